@@ -14,6 +14,8 @@ module.exports = {
   reporters: ['default', '<rootDir>/scripts/jest-summary-reporter.js'],
   projects: [
     { ...shared, displayName: 'unit', rootDir: __dirname, testMatch: ['<rootDir>/packages/*/test/**/*.test.ts'] },
+    // Needs the built packages: `scripts/pnpm test` builds first.
+    { ...shared, displayName: 'packaging', rootDir: __dirname, testMatch: ['<rootDir>/test/**/*.test.ts'] },
     require('./integration/jest.project.js')(shared),
   ],
 };
