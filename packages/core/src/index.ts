@@ -1,1 +1,31 @@
 export * from './types.js';
+export { BROKER_LIMITS, RABBITMQ_DEFAULT_FRAME_MAX, RABBITMQ_HEADER_FRAME_MARGIN } from './limits.js';
+export { injectContext } from './inject.js';
+export { extractContext, extractSpanContext } from './extract.js';
+export { headerValueToString, utf8Length, valueByteSize } from './values.js';
+export { truncateTraceState, trimBaggage } from './truncate.js';
+export {
+  AWS_TRACE_HEADER,
+  DIAGNOSTIC_ID,
+  GOOGCLIENT_TRACEPARENT,
+  GOOGCLIENT_TRACESTATE,
+  parseTraceparent,
+  parseXRayHeader,
+} from './interop.js';
+export {
+  DEFAULT_MAX_CHILD_AGE_MS,
+  DEFAULT_MAX_CHILD_DELIVERIES,
+  ResolvedPolicy,
+  createPolicy,
+  decideRelationship,
+  messageAgeMs,
+} from './policy.js';
+export type { ResolvedPolicyOptions } from './policy.js';
+export { DeliveryCounter } from './duplicates.js';
+export type { DeliveryCounterOptions } from './duplicates.js';
+export { BrokerTraceConfigError } from './errors.js';
+export { MessagingTelemetry, errorType } from './telemetry.js';
+export type { MessagingTelemetryOptions, ProcessResult, ProcessStart, ReceiveStart, ReceivedMessage, SendStart, SettleStart } from './telemetry.js';
+export { LinkSamplingSampler } from './sampling.js';
+export { AGE_BUCKETS_MS, DURATION_BUCKETS_S } from './metrics.js';
+export * from './semconv.js';

@@ -14,6 +14,11 @@ export interface CarrierLimits {
   maxValueBytes?: number;
   /** Most bytes of all keys and values together, counting those the message already has. */
   maxTotalBytes?: number;
+  /**
+   * Bytes each entry costs on top of its key and value toward `maxTotalBytes` (SQS counts the DataType,
+   * AMQP tables a type tag and length prefixes). Default 0.
+   */
+  entryOverheadBytes?: number;
 }
 
 /**
@@ -128,7 +133,12 @@ export interface MessagingInstrumentationConfig {
 
 /** Attribute bag plus the parent context a span starts under (defaults to the active context). */
 export interface SpanStart {
+  /** Destination name (topic, queue, `exchange:routing key`); the span is named `{operation} {destination}`. */
   destination: string;
+  /** Extra attributes set when the span starts (so samplers see them). */
   attributes?: Attributes;
+  /** Context to start under. Default: the active context. */
   parent?: Context;
+  /** When the operation began, in ms since the epoch (e.g. a receive span started after the response). Default: now. */
+  startTime?: number;
 }

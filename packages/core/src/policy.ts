@@ -1,0 +1,177 @@
+import { diag, isSpanContextValid } from '@opentelemetry/api';
+import type { SpanContext } from '@opentelemetry/api';
+import { DeliveryCounter } from './duplicates.js';
+import { BrokerTraceConfigError } from './errors.js';
+import type { Decision, DecisionReason, MessageFacts, PolicyOptions, Relationship, RelationshipCallback, RelationshipPolicy } from './types.js';
+
+/** Default of `maxChildAgeMs`: 5 minutes. */
+export const DEFAULT_MAX_CHILD_AGE_MS = 300000;
+/** Default of `maxChildDeliveries`. */
+export const DEFAULT_MAX_CHILD_DELIVERIES = 3;
+
+/** One destination's effective options, validated, with its duplicate window. */
+export interface ResolvedPolicyOptions {
+  readonly mode: 'auto' | Relationship;
+  readonly maxChildAgeMs: number;
+  readonly maxChildDeliveries: number;
+  readonly decide: RelationshipCallback | undefined;
+  /** Message ids seen by this process; undefined when duplicate detection is off. */
+  readonly duplicates: DeliveryCounter | undefined;
+}
+
+const POLICY_KEYS = new Set(['mode', 'maxChildAgeMs', 'maxChildDeliveries', 'duplicateWindow', 'decide', 'destinations']);
+
+function describe(value: unknown): string {
+  return typeof value === 'number' ? String(value) : `${typeof value} ${JSON.stringify(value) ?? ''}`.trim();
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function resolveOptions(options: PolicyOptions, base: ResolvedPolicyOptions | undefined, path: string, allowDestinations: boolean): ResolvedPolicyOptions {
+  if (!isRecord(options)) throw new BrokerTraceConfigError(path, `expected an object, got ${typeof options}`);
+  for (const key of Object.keys(options)) {
+    if (!POLICY_KEYS.has(key) || (key === 'destinations' && !allowDestinations)) {
+      throw new BrokerTraceConfigError(`${path}.${key}`, 'unknown option');
+    }
+  }
+  const { mode = base?.mode ?? 'auto', maxChildAgeMs = base?.maxChildAgeMs ?? DEFAULT_MAX_CHILD_AGE_MS } = options;
+  const maxChildDeliveries = options.maxChildDeliveries ?? base?.maxChildDeliveries ?? DEFAULT_MAX_CHILD_DELIVERIES;
+  const decide = options.decide ?? base?.decide;
+  if (mode !== 'auto' && mode !== 'child' && mode !== 'link') {
+    throw new BrokerTraceConfigError(`${path}.mode`, `expected 'auto', 'child' or 'link', got ${JSON.stringify(mode)}`);
+  }
+  if (typeof maxChildAgeMs !== 'number' || Number.isNaN(maxChildAgeMs) || maxChildAgeMs < 0) {
+    throw new BrokerTraceConfigError(`${path}.maxChildAgeMs`, `expected a number >= 0 (ms), got ${describe(maxChildAgeMs)}`);
+  }
+  if (typeof maxChildDeliveries !== 'number' || Number.isNaN(maxChildDeliveries) || maxChildDeliveries < 0) {
+    throw new BrokerTraceConfigError(`${path}.maxChildDeliveries`, `expected a number >= 0, got ${describe(maxChildDeliveries)}`);
+  }
+  if (decide !== undefined && typeof (decide as unknown) !== 'function') {
+    throw new BrokerTraceConfigError(`${path}.decide`, `expected a function, got ${typeof decide}`);
+  }
+  let duplicates = base?.duplicates;
+  const window = options.duplicateWindow;
+  if (window === false) duplicates = undefined;
+  else if (window !== undefined) {
+    if (!isRecord(window)) throw new BrokerTraceConfigError(`${path}.duplicateWindow`, 'expected { maxEntries?, ttlMs? } or false');
+    duplicates = new DeliveryCounter(window, `${path}.duplicateWindow`);
+  } else if (base === undefined) duplicates = new DeliveryCounter({}, `${path}.duplicateWindow`);
+  return { mode, maxChildAgeMs, maxChildDeliveries, decide: decide as RelationshipCallback | undefined, duplicates };
+}
+
+/**
+ * A validated child-or-link policy with its per-destination overrides resolved once and the duplicate window(s)
+ * it owns. Create one with {@link createPolicy}.
+ */
+export class ResolvedPolicy {
+  /** The options for destinations without an override. */
+  readonly defaults: ResolvedPolicyOptions;
+  private readonly byDestination: ReadonlyMap<string, ResolvedPolicyOptions>;
+
+  /** @internal use {@link createPolicy}. */
+  constructor(policy: RelationshipPolicy = {}, path = 'policy') {
+    this.defaults = resolveOptions(policy, undefined, path, true);
+    const map = new Map<string, ResolvedPolicyOptions>();
+    const destinations = policy.destinations;
+    if (destinations !== undefined) {
+      if (!isRecord(destinations)) throw new BrokerTraceConfigError(`${path}.destinations`, 'expected an object keyed by destination name');
+      for (const name of Object.keys(destinations)) {
+        map.set(name, resolveOptions(destinations[name]!, this.defaults, `${path}.destinations[${JSON.stringify(name)}]`, false));
+      }
+    }
+    this.byDestination = map;
+  }
+
+  /** The effective options for a destination (its override, else the defaults). */
+  forDestination(destination: string | undefined): ResolvedPolicyOptions {
+    if (destination === undefined || this.byDestination.size === 0) return this.defaults;
+    return this.byDestination.get(destination) ?? this.defaults;
+  }
+}
+
+/**
+ * Validates a policy (throws {@link BrokerTraceConfigError} naming the option, e.g. `policy.maxChildAgeMs`) and
+ * returns it resolved, owning its duplicate window. Pass the result to {@link decideRelationship}.
+ *
+ * @example
+ * const policy = createPolicy({ maxChildAgeMs: 60000, destinations: { 'orders.dlq': { mode: 'link' } } });
+ */
+export function createPolicy(policy?: RelationshipPolicy, optionPath = 'policy'): ResolvedPolicy {
+  return new ResolvedPolicy(policy ?? {}, optionPath);
+}
+
+const resolvedCache = new WeakMap<object, ResolvedPolicy>();
+let defaultPolicy: ResolvedPolicy | undefined;
+
+function resolve(policy: RelationshipPolicy | ResolvedPolicy | undefined): ResolvedPolicy {
+  if (policy instanceof ResolvedPolicy) return policy;
+  if (policy === undefined) return (defaultPolicy ??= new ResolvedPolicy());
+  let resolved = resolvedCache.get(policy);
+  if (resolved === undefined) {
+    resolved = new ResolvedPolicy(policy);
+    resolvedCache.set(policy, resolved);
+  }
+  return resolved;
+}
+
+function decision(relationship: Relationship, reason: DecisionReason, ageMs: number | undefined): Decision {
+  return { relationship, reason, ageMs };
+}
+
+/** Age of a message in ms at `now`; a timestamp in the future (clock skew) counts as 0. */
+export function messageAgeMs(enqueuedAtMs: number | undefined, now: number): number | undefined {
+  if (typeof enqueuedAtMs !== 'number' || !Number.isFinite(enqueuedAtMs)) return undefined;
+  const age = now - enqueuedAtMs;
+  return age > 0 ? age : 0;
+}
+
+/**
+ * Decides whether a consumer span continues the message's creation context (child) or links to it, by the
+ * rules of the `auto` policy in order; the first that applies wins and is the reason:
+ * 1. no valid creation context -> child of the ambient span, or root (`no-context`)
+ * 2. the user's `decide` callback answered (`custom`); mode `child`/`link` (`forced`)
+ * 3. a batch span -> link (`batch`)
+ * 4. older than `maxChildAgeMs` -> link (`stale`)
+ * 5. delivery count above `maxChildDeliveries`, or replayed from a dead-letter queue -> link (`redelivered`)
+ * 6. message id seen before within the duplicate window -> link (`duplicate`)
+ * 7. otherwise child (`fresh`)
+ * A plain policy object is validated once and cached (keep passing the same object).
+ *
+ * @example
+ * const { relationship, reason, ageMs } = decideRelationship({ enqueuedAtMs: msg.timestamp, deliveryCount: 1 }, creation);
+ */
+export function decideRelationship(
+  facts: MessageFacts,
+  creationContext: SpanContext | undefined,
+  policy?: RelationshipPolicy | ResolvedPolicy,
+  now: number = Date.now(),
+): Decision {
+  const ageMs = messageAgeMs(facts.enqueuedAtMs, now);
+  if (creationContext === undefined || !isSpanContextValid(creationContext)) return decision('child', 'no-context', ageMs);
+  const options = resolve(policy).forDestination(facts.destination);
+  if (options.decide !== undefined) {
+    let answer: Relationship | undefined;
+    try {
+      answer = options.decide(facts, creationContext);
+    } catch (err) {
+      diag.error('brokertrace: the policy `decide` callback threw; the automatic rules decide', err);
+    }
+    if (answer === 'child' || answer === 'link') return decision(answer, 'custom', ageMs);
+  }
+  if (options.mode !== 'auto') return decision(options.mode, 'forced', ageMs);
+  if (facts.batch === true) return decision('link', 'batch', ageMs);
+  // Record the sighting before the other rules, so that a stale or redelivered message seen again is a duplicate.
+  const seen =
+    options.duplicates !== undefined && facts.messageId !== undefined && facts.messageId !== ''
+      ? options.duplicates.record(facts.destination === undefined ? facts.messageId : facts.destination + '\u0000' + facts.messageId, now)
+      : 1;
+  if (ageMs !== undefined && ageMs > options.maxChildAgeMs) return decision('link', 'stale', ageMs);
+  const deliveries = facts.deliveryCount;
+  if ((typeof deliveries === 'number' && deliveries > options.maxChildDeliveries) || facts.replayedFromDeadLetter === true) {
+    return decision('link', 'redelivered', ageMs);
+  }
+  if (seen > 1) return decision('link', 'duplicate', ageMs);
+  return decision('child', 'fresh', ageMs);
+}

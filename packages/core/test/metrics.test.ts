@@ -1,0 +1,112 @@
+import { ROOT_CONTEXT, SamplingDecision, SpanKind, TraceFlags, context, trace } from '@opentelemetry/api';
+import type { Sampler } from '@opentelemetry/api';
+import { AlwaysOffSampler, ParentBasedSampler, setupTestTelemetry, suppressTracing } from '@brokertrace/testing';
+import type { TestMetricPoint } from '@brokertrace/testing';
+import { ATTR_BROKERTRACE_LINK_FOLLOW_SAMPLING, LinkSamplingSampler, MessagingTelemetry } from '@brokertrace/core';
+
+const t = setupTestTelemetry();
+beforeEach(() => t.reset());
+
+const tel = (config = {}) => new MessagingTelemetry({ system: 'rabbitmq', instrumentationName: 'test', config });
+const find = (points: TestMetricPoint[] | undefined, attrs: Record<string, unknown>) =>
+  (points ?? []).filter((p) => Object.entries(attrs).every(([k, v]) => p.attributes[k] === v));
+
+test('durations, sent and consumed messages, age, decisions and dropped fields are recorded', async () => {
+  const m = tel();
+  const send = m.startSend({ destination: 'ex:rk', messageCount: 2 });
+  const { fields } = m.inject(send, {});
+  m.end(send);
+  m.end(m.startSend({ destination: 'ex:rk' }), new TypeError('closed'));
+  const processed = m.startProcess({ destination: 'ex:rk', carrier: fields, facts: { enqueuedAtMs: Date.now() - 2000 } });
+  m.end(processed.span);
+  m.end(m.startProcess({ destination: 'ex:rk', carrier: {}, facts: {} }).span);
+  const received = m.startReceive({ destination: 'ex:rk', messages: [{ facts: {}, carrier: fields }, { facts: {} }] });
+  m.end(received.span);
+  const tight = m.startSend({ destination: 'tight' });
+  m.inject(tight, {}, { maxEntries: 0 });
+  m.end(tight);
+
+  const metrics = await t.metrics();
+  const duration = find(metrics['messaging.client.operation.duration'], { 'messaging.operation.name': 'send', 'messaging.destination.name': 'ex:rk' });
+  expect(duration.map((p) => (p.kind === 'histogram' ? [p.count, p.attributes['error.type']] : null))).toEqual([[1, undefined], [1, 'TypeError']]);
+  const first = duration[0]!;
+  expect(first.kind === 'histogram' && first.boundaries[0]).toBe(0.005);
+  expect(find(metrics['messaging.client.sent.messages'], { 'messaging.destination.name': 'ex:rk' }).map((p) => p.kind === 'sum' && p.value)).toEqual([2, 1]);
+  const processDuration = find(metrics['messaging.process.duration'], {});
+  expect(processDuration.map((p) => p.kind === 'histogram' && p.count)).toEqual([2]);
+  const consumed = metrics['messaging.client.consumed.messages']!;
+  expect(find(consumed, { 'messaging.operation.name': 'process', 'brokertrace.context.valid': true })[0]).toMatchObject({ value: 1 });
+  expect(find(consumed, { 'messaging.operation.name': 'process', 'brokertrace.context.valid': false })[0]).toMatchObject({ value: 1 });
+  expect(find(consumed, { 'messaging.operation.name': 'receive', 'brokertrace.context.valid': true })[0]).toMatchObject({ value: 1 });
+  expect(find(consumed, { 'messaging.operation.name': 'receive', 'brokertrace.context.valid': false })[0]).toMatchObject({ value: 1 });
+  const age = metrics['brokertrace.message.age']![0]!;
+  expect(age.kind === 'histogram' && age.count).toBe(1);
+  expect(age.kind === 'histogram' && age.min).toBeGreaterThanOrEqual(2000);
+  const decisions = metrics['brokertrace.decisions']!;
+  expect(find(decisions, { 'brokertrace.decision': 'child', 'brokertrace.decision.reason': 'fresh' })[0]).toMatchObject({ value: 1 });
+  expect(find(decisions, { 'brokertrace.decision.reason': 'no-context' })[0]).toMatchObject({ value: 1 });
+  expect(find(decisions, { 'brokertrace.decision': 'link', 'brokertrace.decision.reason': 'batch' })[0]).toMatchObject({ value: 1 });
+  expect(find(metrics['brokertrace.context.dropped'], { 'messaging.destination.name': 'tight', 'brokertrace.context.field': 'traceparent' })[0]).toMatchObject({ value: 1 });
+});
+
+test('a message counted by its receive span is not counted again by its process span', async () => {
+  const m = tel();
+  m.end(m.startProcess({ destination: 'q', facts: {}, countedByReceive: true }).span);
+  const metrics = await t.metrics();
+  expect(metrics['messaging.client.consumed.messages'] ?? []).toEqual([]);
+  expect(find(metrics['brokertrace.decisions'], {})).toHaveLength(1);
+});
+
+test('suppressed tracing: no span, no metrics, handler context unchanged', async () => {
+  const m = tel();
+  const suppressed = suppressTracing(context.active());
+  const send = m.startSend({ destination: 'q', parent: suppressed });
+  expect(send.isRecording()).toBe(false);
+  m.end(send);
+  const { span, context: ctx } = m.startProcess({ destination: 'q', facts: {}, parent: suppressed });
+  m.end(span);
+  expect(ctx).toBe(suppressed);
+  expect(t.spans()).toHaveLength(0);
+  expect((await t.metrics())['messaging.client.operation.duration'] ?? []).toEqual([]);
+});
+
+test('reset forgets spans and metrics', async () => {
+  const m = tel();
+  m.end(m.startSend({ destination: 'q' }));
+  await t.reset();
+  expect(t.spans()).toEqual([]);
+  expect((await t.metrics())['messaging.client.sent.messages'] ?? []).toEqual([]);
+});
+
+describe('LinkSamplingSampler', () => {
+  const sampledLink = {
+    context: { traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: TraceFlags.SAMPLED },
+  };
+  const sampler = new LinkSamplingSampler(new ParentBasedSampler({ root: new AlwaysOffSampler() }));
+  const decide = (links: Parameters<Sampler['shouldSample']>[5], ctx = ROOT_CONTEXT) =>
+    sampler.shouldSample(ctx, '1'.repeat(32), 'process q', SpanKind.CONSUMER, {}, links).decision;
+
+  test('a root span whose first link is sampled is sampled', () => {
+    expect(decide([sampledLink])).toBe(SamplingDecision.RECORD_AND_SAMPLED);
+  });
+
+  test('otherwise the delegate decides', () => {
+    expect(decide([])).toBe(SamplingDecision.NOT_RECORD);
+    expect(decide([{ context: { ...sampledLink.context, traceFlags: TraceFlags.NONE } }])).toBe(SamplingDecision.NOT_RECORD);
+    expect(decide([{ ...sampledLink, attributes: { [ATTR_BROKERTRACE_LINK_FOLLOW_SAMPLING]: false } }])).toBe(SamplingDecision.NOT_RECORD);
+    const unsampledParent = trace.setSpanContext(ROOT_CONTEXT, { ...sampledLink.context, spanId: '1234567890abcdef', traceFlags: TraceFlags.NONE });
+    expect(decide([sampledLink], unsampledParent)).toBe(SamplingDecision.NOT_RECORD);
+  });
+
+  test('followCreationSampling: false marks the creation link; ignoreIncomingSampledFlag clears the flag', () => {
+    const tp = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01';
+    const noFollow = tel({ followCreationSampling: false });
+    const a = noFollow.startProcess({ destination: 'q', carrier: { traceparent: tp }, facts: { deliveryCount: 10 } });
+    noFollow.end(a.span);
+    expect(t.spans()[0]!.links[0]!.attributes![ATTR_BROKERTRACE_LINK_FOLLOW_SAMPLING]).toBe(false);
+    const untrusted = tel({ ignoreIncomingSampledFlag: true });
+    const b = untrusted.startProcess({ destination: 'q', carrier: { traceparent: tp }, facts: { deliveryCount: 10 } });
+    untrusted.end(b.span);
+    expect(t.spans()[1]!.links[0]!.context.traceFlags).toBe(TraceFlags.NONE);
+  });
+});
