@@ -172,6 +172,7 @@ export function decideRelationship(
   if ((typeof deliveries === 'number' && deliveries > options.maxChildDeliveries) || facts.replayedFromDeadLetter === true) {
     return decision('link', 'redelivered', ageMs);
   }
-  if (seen > 1) return decision('link', 'duplicate', ageMs);
+  // A sighting the broker itself counts as a redelivery (delivery count > 1) is a retry, not a duplicate.
+  if (seen > 1 && !(typeof deliveries === 'number' && deliveries > 1)) return decision('link', 'duplicate', ageMs);
   return decision('child', 'fresh', ageMs);
 }

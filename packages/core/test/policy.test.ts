@@ -74,6 +74,16 @@ describe('decideRelationship: each rule and its reason, in order', () => {
     expect(decideRelationship({ messageId: 'm1', destination: 'q' }, creation, policy, NOW + 600_002).reason).toBe('fresh');
   });
 
+  test('6. a redelivery the broker counts (delivery count > 1) is not a duplicate: retries stay children up to the limit', () => {
+    const policy = createPolicy();
+    for (const deliveryCount of [1, 2, 3]) {
+      expect(decideRelationship({ messageId: 'retried', deliveryCount }, creation, policy, NOW)).toMatchObject({ relationship: 'child', reason: 'fresh' });
+    }
+    expect(decideRelationship({ messageId: 'retried', deliveryCount: 4 }, creation, policy, NOW).reason).toBe('redelivered');
+    // Seen again while the broker says first delivery: a real duplicate (e.g. a producer retry that sent it twice).
+    expect(decideRelationship({ messageId: 'retried', deliveryCount: 1 }, creation, policy, NOW).reason).toBe('duplicate');
+  });
+
   test('6. a stale message seen again is stale first (rule order), duplicates off with duplicateWindow: false', () => {
     const policy = createPolicy();
     expect(decideRelationship({ messageId: 'm', enqueuedAtMs: 0 }, creation, policy, NOW).reason).toBe('stale');
