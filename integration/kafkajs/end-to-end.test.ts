@@ -1,0 +1,190 @@
+// Producer to consumer through a real Kafka broker (KRaft, from the harness): one trace, facts on the spans,
+// payloads and caller objects unchanged.
+import { randomBytes } from 'node:crypto';
+import { setupTestTelemetry } from '@brokertrace/testing';
+import { traceConsumer, traceProducer } from '@brokertrace/kafkajs';
+import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { uniqueName } from '../harness/index.js';
+import { Awaited, createTopics, headerString, kafkaClient, subscribedConsumer } from './helpers.js';
+
+const t = setupTestTelemetry();
+let client: Kafka;
+let producer: Producer;
+const consumers: Consumer[] = [];
+
+beforeAll(async () => {
+  client = await kafkaClient('e2e-service');
+  producer = traceProducer(client.producer());
+  await producer.connect();
+});
+beforeEach(() => t.reset());
+afterEach(async () => {
+  await Promise.all(consumers.splice(0).map((c) => c.disconnect()));
+});
+afterAll(async () => {
+  await producer.disconnect();
+});
+
+/** Traces a consumer on `topic`, runs it, and collects `count` messages. */
+async function consume(topic: string, count: number, groupId = uniqueName('g')): Promise<Awaited<KafkaMessage>> {
+  const consumer = traceConsumer(await subscribedConsumer(client, [topic], { groupId }));
+  consumers.push(consumer);
+  const got = new Awaited<KafkaMessage>(count);
+  await consumer.run({
+    eachMessage: ({ message }) => {
+      got.push(message);
+      return Promise.resolve();
+    },
+  });
+  return got;
+}
+
+/** Waits for the messages, then stops the consumers so every process span has ended. */
+async function settle(got: Awaited<KafkaMessage>): Promise<KafkaMessage[]> {
+  const messages = await got.done;
+  await Promise.all(consumers.splice(0).map((c) => c.disconnect()));
+  return messages;
+}
+
+it('puts producer and consumer spans in one trace, with the broker facts on both', async () => {
+  const topic = uniqueName('e2e');
+  await createTopics(client, [topic]);
+  const got = await consume(topic, 1, 'billing-' + topic);
+  const payload = randomBytes(64);
+  const headers = { app: 'checkout' };
+  const [reply] = await producer.send({ topic, messages: [{ key: 'order-1', value: payload, headers }] });
+  const [message] = await settle(got);
+
+  expect(Buffer.compare(message!.value!, payload)).toBe(0);
+  expect(headerString(message!, 'app')).toBe('checkout');
+  expect(headers).toEqual({ app: 'checkout' });
+
+  const send = t.spansNamed(`send ${topic}`)[0]!;
+  const process = t.spansNamed(`process ${topic}`)[0]!;
+  expect(process.spanContext().traceId).toBe(send.spanContext().traceId);
+  expect(process.parentSpanContext?.spanId).toBe(send.spanContext().spanId);
+  expect(send.attributes).toMatchObject({
+    'messaging.destination.partition.id': '0',
+    'messaging.kafka.offset': Number(reply!.baseOffset),
+    'messaging.kafka.message.key': 'order-1',
+    'messaging.client.id': 'e2e-service',
+  });
+  expect(process.attributes).toMatchObject({
+    'messaging.destination.partition.id': '0',
+    'messaging.kafka.offset': Number(message!.offset),
+    'messaging.kafka.message.key': 'order-1',
+    'messaging.consumer.group.name': 'billing-' + topic,
+    'messaging.client.id': 'e2e-service',
+    'brokertrace.decision': 'child',
+    'brokertrace.decision.reason': 'fresh',
+    'brokertrace.message.delivery_count': 1,
+  });
+  expect(process.attributes['brokertrace.message.age_ms']).toBeGreaterThanOrEqual(0);
+  expect(t.openSpans()).toHaveLength(0);
+});
+
+it('gives every message of a multi-message send its own create span, and its consumer span as child', async () => {
+  const topic = uniqueName('e2e-multi');
+  await createTopics(client, [topic]);
+  const got = await consume(topic, 3);
+  await producer.send({ topic, messages: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] });
+  const messages = await settle(got);
+
+  const creates = new Map(t.spansNamed(`create ${topic}`).map((s) => [s.spanContext().spanId, s]));
+  expect(creates.size).toBe(3);
+  const processes = t.spansNamed(`process ${topic}`);
+  expect(processes).toHaveLength(3);
+  for (const process of processes) {
+    const create = creates.get(process.parentSpanContext!.spanId)!;
+    expect(create).toBeDefined();
+    // The offset the producer span was told is the one the consumer saw.
+    expect(create.attributes['messaging.kafka.offset']).toBe(process.attributes['messaging.kafka.offset']);
+  }
+  expect(messages.map((m) => m.value!.toString())).toEqual(['a', 'b', 'c']);
+});
+
+it('sends deeply frozen input and leaves it as it was', async () => {
+  const topic = uniqueName('e2e-frozen');
+  await createTopics(client, [topic]);
+  const got = await consume(topic, 2);
+  const message = Object.freeze({ value: 'frozen', headers: Object.freeze({ traceparent: '00-11111111111111111111111111111111-2222222222222222-01' }) });
+  const record = Object.freeze({ topic, messages: Object.freeze([message, message]) as unknown as typeof message[] });
+  await producer.send(record);
+  const received = await settle(got);
+
+  expect(message.headers.traceparent).toBe('00-11111111111111111111111111111111-2222222222222222-01');
+  const sendTrace = t.spansNamed(`send ${topic}`)[0]!.spanContext().traceId;
+  expect(received.map((m) => headerString(m, 'traceparent')?.split('-')[1])).toEqual([sendTrace, sendTrace]);
+  expect(received.map((m) => m.headers?.traceparent).every((v) => !Array.isArray(v))).toBe(true);
+});
+
+it('links a message produced an hour ago, with reason stale', async () => {
+  const topic = uniqueName('e2e-stale');
+  await createTopics(client, [topic]);
+  const got = await consume(topic, 1);
+  const hourAgo = Date.now() - 3600_000;
+  await producer.send({ topic, messages: [{ value: 'old', timestamp: String(hourAgo) }] });
+  await settle(got);
+
+  const send = t.spansNamed(`send ${topic}`)[0]!;
+  const process = t.spansNamed(`process ${topic}`)[0]!;
+  expect(process.attributes['brokertrace.decision']).toBe('link');
+  expect(process.attributes['brokertrace.decision.reason']).toBe('stale');
+  expect(process.attributes['brokertrace.message.age_ms']).toBeGreaterThanOrEqual(3600_000);
+  expect(process.spanContext().traceId).not.toBe(send.spanContext().traceId);
+  expect(process.links.map((l) => l.context.spanId)).toEqual([send.spanContext().spanId]);
+});
+
+it('delivers a message that leaves no room for the context intact, and records what was dropped', async () => {
+  const topic = uniqueName('e2e-full');
+  await createTopics(client, [topic]);
+  const got = await consume(topic, 1);
+  // The broker's default message.max.bytes lets this record through only if we add nothing to it.
+  const payload = randomBytes(1048576 - 96 - 30);
+  await producer.send({ topic, messages: [{ value: payload }] });
+  const [message] = await settle(got);
+
+  expect(Buffer.compare(message!.value!, payload)).toBe(0);
+  expect(message!.headers).toEqual({});
+  expect(t.spansNamed(`send ${topic}`)[0]!.attributes['brokertrace.context.dropped']).toEqual(['traceparent']);
+  expect(t.spansNamed(`process ${topic}`)[0]!.attributes['brokertrace.decision.reason']).toBe('no-context');
+});
+
+it('lets two consumer groups on one topic each continue the producer trace', async () => {
+  const topic = uniqueName('e2e-groups');
+  await createTopics(client, [topic]);
+  const first = await consume(topic, 1, 'billing-' + topic);
+  const second = await consume(topic, 1, 'shipping-' + topic);
+  await producer.send({ topic, messages: [{ value: 'shared' }] });
+  await first.done;
+  await settle(second);
+
+  const send = t.spansNamed(`send ${topic}`)[0]!;
+  const processes = t.spansNamed(`process ${topic}`);
+  expect(processes.map((p) => p.attributes['messaging.consumer.group.name']).sort()).toEqual(['billing-' + topic, 'shipping-' + topic]);
+  for (const process of processes) {
+    expect(process.parentSpanContext?.spanId).toBe(send.spanContext().spanId);
+    expect(process.attributes['brokertrace.decision.reason']).toBe('fresh');
+  }
+});
+
+it('receives 1,000 messages exactly once with payloads unchanged and no span left open', async () => {
+  const topic = uniqueName('e2e-1000');
+  await createTopics(client, [topic], 3);
+  const got = await consume(topic, 1000);
+  const payloads = Array.from({ length: 1000 }, (_, i) => Buffer.concat([Buffer.from(`${i}:`), randomBytes(32)]));
+  for (let i = 0; i < 1000; i += 100) {
+    await producer.sendBatch({ topicMessages: [{ topic, messages: payloads.slice(i, i + 100).map((value) => ({ value })) }] });
+  }
+  const received = await settle(got);
+
+  const byIndex = new Map(received.map((m) => [m.value!.toString('latin1').split(':')[0], m.value!]));
+  expect(byIndex.size).toBe(1000);
+  payloads.forEach((p, i) => expect(Buffer.compare(byIndex.get(String(i))!, p)).toBe(0));
+  expect(t.openSpans()).toHaveLength(0);
+  const creates = new Set(t.spansNamed(`create ${topic}`).map((s) => s.spanContext().spanId));
+  const processes = t.spansNamed(`process ${topic}`);
+  expect(creates.size).toBe(1000);
+  expect(processes).toHaveLength(1000);
+  expect(processes.every((p) => creates.has(p.parentSpanContext!.spanId))).toBe(true);
+});

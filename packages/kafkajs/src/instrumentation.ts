@@ -1,0 +1,119 @@
+// Auto-instrumentation: every producer and consumer that `Kafka#producer()` / `Kafka#consumer()` create is
+// traced with the same code as the explicit wrappers. Disabling makes existing clients pass straight through
+// and restores the Kafka class.
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
+import { InstrumentationBase, InstrumentationNodeModuleDefinition, isWrapped } from '@opentelemetry/instrumentation';
+import { resolveKafkaOptions } from './config.js';
+import { KafkaTracing } from './tracing.js';
+import type { KafkaJsInstrumentationConfig } from './types.js';
+import { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
+import { wrapConsumer, wrapProducer } from './wrap.js';
+
+type Factory = (this: unknown, ...args: unknown[]) => unknown;
+
+/** The part of kafkajs's `Kafka` class we patch. */
+interface KafkaPrototype {
+  producer: Factory;
+  consumer: Factory;
+}
+
+/** kafkajs majors whose producer/consumer API this package wraps (2.x tested; see the README for 1.x). */
+export const SUPPORTED_VERSIONS = ['>=1.4.0 <3'];
+
+/**
+ * Traces kafkajs for `registerInstrumentations` or the Node SDK.
+ *
+ * @example
+ * registerInstrumentations({ instrumentations: [new KafkaJsInstrumentation({ policy: { maxChildAgeMs: 60000 } })] });
+ */
+export class KafkaJsInstrumentation extends InstrumentationBase<KafkaJsInstrumentationConfig> {
+  // `declare`: set in the constructor after super(), which already calls setConfig and init.
+  private declare tracing: KafkaTracing | undefined;
+  private declare definition: InstrumentationNodeModuleDefinition | undefined;
+
+  /** Throws `BrokerTraceConfigError` for a bad option, naming it. */
+  constructor(config: KafkaJsInstrumentationConfig = {}) {
+    super(PACKAGE_NAME, PACKAGE_VERSION, config);
+    this.tracing = new KafkaTracing(this.getConfig(), () => this.isEnabled());
+  }
+
+  /** Validates before applying: a bad config throws and leaves the current one in force. */
+  override setConfig(config: KafkaJsInstrumentationConfig = {}): void {
+    this.tracing?.setConfig(config);
+    // Before the constructor has built `tracing` (super() calls this), validate the Kafka options at least.
+    if (!this.tracing) resolveKafkaOptions(config);
+    super.setConfig(config);
+  }
+
+  override setTracerProvider(tracerProvider: TracerProvider): void {
+    super.setTracerProvider(tracerProvider);
+    this.tracing?.setTracerProvider(tracerProvider);
+  }
+
+  override setMeterProvider(meterProvider: MeterProvider): void {
+    super.setMeterProvider(meterProvider);
+    this.tracing?.setMeterProvider(meterProvider);
+  }
+
+  /** One definition object, so `getModuleDefinitions()` hands out the very one `enable()`/`disable()` use. */
+  protected init(): InstrumentationNodeModuleDefinition {
+    return (this.definition ??= new InstrumentationNodeModuleDefinition(
+      'kafkajs',
+      SUPPORTED_VERSIONS,
+      (moduleExports: unknown) => this.patch(moduleExports),
+      (moduleExports: unknown) => this.unpatch(moduleExports),
+    ));
+  }
+
+  private prototypeOf(moduleExports: unknown): KafkaPrototype | undefined {
+    const Kafka = (moduleExports as { Kafka?: unknown } | undefined)?.Kafka;
+    const proto = typeof Kafka === 'function' ? (Kafka.prototype as Partial<KafkaPrototype> | undefined) : undefined;
+    if (!proto || typeof proto.producer !== 'function' || typeof proto.consumer !== 'function') {
+      this._diag.warn('kafkajs loaded without the Kafka class this instrumentation knows; left untraced');
+      return undefined;
+    }
+    return proto as KafkaPrototype;
+  }
+
+  private patch(moduleExports: unknown): unknown {
+    const proto = this.prototypeOf(moduleExports);
+    if (!proto) return moduleExports;
+    this.unpatch(moduleExports);
+    const trace = (client: unknown, kind: 'producer' | 'consumer', groupId?: string): void => this.trace(client, kind, groupId);
+    this._wrap(proto, 'producer', (original: Factory) =>
+      function producer(this: unknown, ...args: unknown[]): unknown {
+        const client = original.apply(this, args);
+        trace(client, 'producer');
+        return client;
+      },
+    );
+    this._wrap(proto, 'consumer', (original: Factory) =>
+      function consumer(this: unknown, ...args: unknown[]): unknown {
+        const client = original.apply(this, args);
+        const groupId = (args[0] as { groupId?: unknown } | undefined)?.groupId;
+        trace(client, 'consumer', typeof groupId === 'string' ? groupId : undefined);
+        return client;
+      },
+    );
+    return moduleExports;
+  }
+
+  private unpatch(moduleExports: unknown): void {
+    const Kafka = (moduleExports as { Kafka?: { prototype?: KafkaPrototype } } | undefined)?.Kafka;
+    const proto = Kafka?.prototype;
+    if (!proto) return;
+    if (isWrapped(proto.producer)) this._unwrap(proto, 'producer');
+    if (isWrapped(proto.consumer)) this._unwrap(proto, 'consumer');
+  }
+
+  private trace(client: unknown, kind: 'producer' | 'consumer', groupId: string | undefined): void {
+    const tracing = this.tracing;
+    if (!tracing || !this.isEnabled() || client === null || typeof client !== 'object') return;
+    try {
+      if (kind === 'producer') wrapProducer(client, tracing);
+      else wrapConsumer(client, tracing, { clientId: undefined, groupId });
+    } catch (err) {
+      this._diag.error(`${kind} left untraced`, err);
+    }
+  }
+}

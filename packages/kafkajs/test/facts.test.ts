@@ -1,0 +1,105 @@
+import { BrokerTraceConfigError } from '@brokertrace/core';
+import { resolveKafkaOptions } from '../src/config';
+import { consumedFacts, findHeader, hasAnyHeader, keyToString, retryCount, timestampMs } from '../src/facts';
+import { recordLimits } from '../src/producer';
+import { PACKAGE_VERSION } from '../src/version';
+import { traceConsumer, traceProducer } from '../src/index';
+import { fakeConsumer, fakeProducer } from './fakes';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+describe('facts', () => {
+  it('reads retry counts as text, Java ints and longs, first valid value of a repeated header', () => {
+    const int = Buffer.alloc(4);
+    int.writeInt32BE(7);
+    const long = Buffer.alloc(8);
+    long.writeBigInt64BE(9n);
+    expect(retryCount({ 'x-retry-count': '3' }, ['x-retry-count'])).toBe(3);
+    expect(retryCount({ 'x-retry-count': Buffer.from('12') }, ['x-retry-count'])).toBe(12);
+    expect(retryCount({ attempts: int }, ['attempts'])).toBe(7);
+    expect(retryCount({ attempts: long }, ['attempts'])).toBe(9);
+    expect(retryCount({ attempts: [Buffer.from('x'), '4'] }, ['attempts'])).toBe(4);
+    expect(retryCount({ 'X-Retry-Count': '2' }, ['x-retry-count'])).toBe(2);
+    expect(retryCount({ b: '5' }, ['a', 'b'])).toBe(5);
+    expect(retryCount({ a: 'nope', b: '-1' }, ['a', 'b'])).toBeUndefined();
+    expect(retryCount(undefined, ['a'])).toBeUndefined();
+  });
+
+  it('reads timestamps, keys and header presence', () => {
+    expect(timestampMs('1700000000000')).toBe(1700000000000);
+    expect(timestampMs('-1')).toBeUndefined();
+    expect(timestampMs('abc')).toBeUndefined();
+    expect(keyToString(Buffer.from('k1'))).toBe('k1');
+    expect(keyToString(null)).toBeUndefined();
+    expect(hasAnyHeader({ 'kafka_dlt-original-topic': Buffer.from('t') }, ['kafka_dlt-original-topic'])).toBe(true);
+    expect(hasAnyHeader({}, ['kafka_dlt-original-topic'])).toBe(false);
+    expect(findHeader({ TraceParent: 'x' }, 'traceparent')).toBe('x');
+  });
+
+  it('builds policy facts: delivery count = earlier attempts + times seen', () => {
+    const facts = consumedFacts({
+      topic: 'orders',
+      partition: 0,
+      offset: '4',
+      timestamp: '1000',
+      headers: { 'x-retry-count': '2' },
+      seenCount: 2,
+      retryCountHeaders: ['x-retry-count'],
+      deadLetterHeaders: ['dlt'],
+    });
+    expect(facts).toEqual({ destination: 'orders', messageId: undefined, enqueuedAtMs: 1000, deliveryCount: 4, replayedFromDeadLetter: undefined });
+  });
+
+  it('budgets headers within what key, value and framing leave of the record', () => {
+    expect(recordLimits({ key: 'ab', value: Buffer.alloc(100) }, 1000)).toEqual({ maxTotalBytes: 1000 - 96 - 102, entryOverheadBytes: 4 });
+    expect(recordLimits({ value: 'x'.repeat(2000) }, 1000).maxTotalBytes).toBe(0);
+  });
+
+  it('keeps the instrumentation version in step with package.json', () => {
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { name: string; version: string };
+    expect(PACKAGE_VERSION).toBe(pkg.version);
+  });
+});
+
+describe('configuration', () => {
+  it.each([
+    [{ retryCountHeaders: 'x' }, 'retryCountHeaders'],
+    [{ retryCountHeaders: ['ok', ''] }, 'retryCountHeaders[1]'],
+    [{ deadLetterHeaders: [3] }, 'deadLetterHeaders[0]'],
+    [{ maxRecordBytes: 0 }, 'maxRecordBytes'],
+    [{ maxRecordBytes: 1.5 }, 'maxRecordBytes'],
+    [{ deliveryTracking: { maxEntries: -1 } }, 'deliveryTracking.maxEntries'],
+    [{ deliveryTracking: { ttlMs: 'long' } }, 'deliveryTracking.ttlMs'],
+    [{ captureMessageKey: 'yes' }, 'captureMessageKey'],
+    [{ clientId: 5 }, 'clientId'],
+    [{ consumerHook: 'nope' }, 'consumerHook'],
+  ])('rejects %j naming %s', (config, option) => {
+    expect(() => resolveKafkaOptions(config as never)).toThrow(BrokerTraceConfigError);
+    try {
+      resolveKafkaOptions(config as never);
+    } catch (err) {
+      expect((err as BrokerTraceConfigError).option).toBe(option);
+    }
+  });
+
+  it('throws from the wrappers before touching the client, for Kafka and core options alike', () => {
+    const { producer } = fakeProducer();
+    const send = producer.send;
+    expect(() => traceProducer(producer, { maxRecordBytes: -5 })).toThrow(/maxRecordBytes/);
+    expect(() => traceProducer(producer, { policy: { maxChildAgeMs: -1 } })).toThrow(/policy\.maxChildAgeMs/);
+    expect(producer.send).toBe(send);
+    const { consumer } = fakeConsumer();
+    expect(() => traceConsumer(consumer, { deliveryTracking: { maxEntries: 0 } })).toThrow(/deliveryTracking\.maxEntries/);
+  });
+
+  it('resolves defaults', () => {
+    const o = resolveKafkaOptions();
+    expect(o).toMatchObject({
+      captureMessageKey: true,
+      retryCountHeaders: ['x-retry-count', 'retry-count'],
+      deadLetterHeaders: ['kafka_dlt-original-topic'],
+      deliveryTracking: { maxEntries: 10000, ttlMs: 600000 },
+      maxRecordBytes: 1048576,
+    });
+  });
+});

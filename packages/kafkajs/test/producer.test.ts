@@ -1,0 +1,271 @@
+import { SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
+import { setupTestTelemetry } from '@brokertrace/testing';
+import { traceProducer, untraceProducer } from '../src/index';
+import { fakeProducer } from './fakes';
+
+const t = setupTestTelemetry();
+beforeEach(() => t.reset());
+
+/** The span context a header carries, parsed the way a consumer would. */
+function carried(headers: unknown) {
+  const ctx = propagation.extract(context.active(), headers, {
+    keys: (c) => Object.keys(c as object),
+    get: (c, k) => (c as Record<string, string | undefined>)[k],
+  });
+  return trace.getSpanContext(ctx);
+}
+
+describe('send', () => {
+  it('makes one send span and puts its context in a copy of the message', async () => {
+    const { producer, sent } = fakeProducer();
+    traceProducer(producer, { clientId: 'billing' });
+    const message = { key: 'order-1', value: 'hello', headers: { app: 'x' } };
+    const reply = await producer.send({ topic: 'orders', messages: [message] });
+
+    expect(reply).toEqual([{ topicName: 'orders', partition: 0, baseOffset: '0', errorCode: 0 }]);
+    const [span] = t.spans();
+    expect(t.spans()).toHaveLength(1);
+    expect(span!.name).toBe('send orders');
+    expect(span!.kind).toBe(SpanKind.PRODUCER);
+    expect(span!.attributes).toMatchObject({
+      'messaging.system': 'kafka',
+      'messaging.operation.name': 'send',
+      'messaging.operation.type': 'send',
+      'messaging.destination.name': 'orders',
+      'messaging.destination.partition.id': '0',
+      'messaging.kafka.offset': 0,
+      'messaging.kafka.message.key': 'order-1',
+      'messaging.client.id': 'billing',
+    });
+    const out = sent[0]!.messages[0]!;
+    expect(out).not.toBe(message);
+    expect(out.headers).toMatchObject({ app: 'x' });
+    expect(carried(out.headers)?.spanId).toBe(span!.spanContext().spanId);
+    expect(carried(out.headers)?.traceId).toBe(span!.spanContext().traceId);
+    // The caller's objects are untouched.
+    expect(message).toEqual({ key: 'order-1', value: 'hello', headers: { app: 'x' } });
+  });
+
+  it('continues the active trace', async () => {
+    const { producer } = fakeProducer();
+    traceProducer(producer);
+    const parent = await t.withSpan('checkout', (span) =>
+      producer.send({ topic: 'orders', messages: [{ value: 'a' }] }).then(() => span),
+    );
+    const send = t.spansNamed('send orders')[0]!;
+    expect(send.spanContext().traceId).toBe(parent.spanContext().traceId);
+    expect(send.parentSpanContext?.spanId).toBe(parent.spanContext().spanId);
+  });
+
+  it('accepts deeply frozen input and gives a re-sent input a fresh context each time', async () => {
+    const { producer, sent } = fakeProducer();
+    traceProducer(producer);
+    const headers = Object.freeze({ traceparent: '00-11111111111111111111111111111111-2222222222222222-01' });
+    const message = Object.freeze({ value: 'v', headers });
+    const record = Object.freeze({ topic: 'orders', messages: Object.freeze([message]) as never });
+    await producer.send(record);
+    await producer.send(record);
+    const [first, second] = sent.map((b) => carried(b.messages[0]!.headers));
+    expect(first?.traceId).not.toBe('11111111111111111111111111111111');
+    expect(first?.spanId).not.toBe(second?.spanId);
+    expect(headers.traceparent).toBe('00-11111111111111111111111111111111-2222222222222222-01');
+    // The stale key is replaced, not duplicated.
+    expect(Object.keys(sent[0]!.messages[0]!.headers!).filter((k) => k === 'traceparent')).toHaveLength(1);
+  });
+
+  it('marks tombstones', async () => {
+    const { producer } = fakeProducer();
+    traceProducer(producer, { captureMessageKey: false });
+    await producer.send({ topic: 'orders', messages: [{ key: 'k', value: null }] });
+    const attributes = t.spans()[0]!.attributes;
+    expect(attributes['messaging.kafka.message.tombstone']).toBe(true);
+    expect(attributes['messaging.kafka.message.key']).toBeUndefined();
+  });
+
+  it('gives each message of a multi-message send its own create span under a CLIENT send span', async () => {
+    const { producer, sent } = fakeProducer();
+    traceProducer(producer);
+    await producer.send({ topic: 'orders', messages: [{ value: 'a' }, { value: 'b', key: Buffer.from('kb') }, { value: 'c' }] });
+
+    const send = t.spansNamed('send orders')[0]!;
+    const creates = t.spansNamed('create orders');
+    expect(send.kind).toBe(SpanKind.CLIENT);
+    expect(send.attributes['messaging.batch.message_count']).toBe(3);
+    expect(creates).toHaveLength(3);
+    const out = sent[0]!.messages;
+    creates.forEach((create) => {
+      expect(create.kind).toBe(SpanKind.PRODUCER);
+      expect(create.parentSpanContext?.spanId).toBe(send.spanContext().spanId);
+    });
+    const bySpanId = new Map(creates.map((c) => [c.spanContext().spanId, c]));
+    const offsets = out.map((m) => bySpanId.get(carried(m.headers)!.spanId)!.attributes['messaging.kafka.offset']);
+    expect(offsets).toEqual([0, 1, 2]);
+    expect(bySpanId.get(carried(out[1]!.headers)!.spanId)!.attributes['messaging.kafka.message.key']).toBe('kb');
+  });
+
+  it('puts the send span context in every message when create spans are off', async () => {
+    const { producer, sent } = fakeProducer();
+    traceProducer(producer, { createSpans: false });
+    await producer.send({ topic: 'orders', messages: [{ value: 'a' }, { value: 'b' }] });
+    const [send] = t.spans();
+    expect(t.spans()).toHaveLength(1);
+    expect(send!.kind).toBe(SpanKind.PRODUCER);
+    for (const m of sent[0]!.messages) expect(carried(m.headers)?.spanId).toBe(send!.spanContext().spanId);
+  });
+
+  it('matches offsets per partition for messages that name their partition', async () => {
+    const { producer } = fakeProducer();
+    traceProducer(producer);
+    await producer.send({ topic: 'orders', messages: [{ value: 'a', partition: 1 }, { value: 'b', partition: 0 }, { value: 'c', partition: 1 }] });
+    const creates = t.spansNamed('create orders');
+    const got = creates.map((c) => [c.attributes['messaging.destination.partition.id'], c.attributes['messaging.kafka.offset']]).sort();
+    expect(got).toEqual([['0', 0], ['1', 0], ['1', 1]]);
+  });
+
+  it('ends its spans with the error and rethrows the very error', async () => {
+    const failure = new TypeError('broker said no');
+    const { producer } = fakeProducer({ fail: failure });
+    traceProducer(producer);
+    await expect(producer.send({ topic: 'orders', messages: [{ value: 'a' }, { value: 'b' }] })).rejects.toBe(failure);
+    expect(t.spans()).toHaveLength(3);
+    for (const span of t.spans()) {
+      expect(span.status.code).toBe(SpanStatusCode.ERROR);
+      expect(span.attributes['error.type']).toBe('TypeError');
+    }
+    expect(t.openSpans()).toHaveLength(0);
+  });
+
+  it('leaves ignored topics alone', async () => {
+    const { producer, sent } = fakeProducer();
+    traceProducer(producer, { ignoreDestinations: [/^internal\./] });
+    const message = { value: 'a' };
+    await producer.send({ topic: 'internal.audit', messages: [message] });
+    expect(sent[0]!.messages[0]).toBe(message);
+    expect(t.spans()).toHaveLength(0);
+  });
+
+  it('sends a message that leaves no room for the context unchanged and records what was dropped', async () => {
+    const { producer, sent } = fakeProducer();
+    traceProducer(producer, { maxRecordBytes: 1000 });
+    const message = { value: 'x'.repeat(900) };
+    await producer.send({ topic: 'orders', messages: [message] });
+    expect(sent[0]!.messages[0]).toBe(message);
+    expect(t.spans()[0]!.attributes['brokertrace.context.dropped']).toEqual(['traceparent']);
+  });
+
+  it('counts existing headers, key and value against the record budget', async () => {
+    const { producer, sent } = fakeProducer();
+    traceProducer(producer, { maxRecordBytes: 1000 });
+    // 1000 - 96 framing - 700 value - 2 key = 202 bytes; the old header takes 4 + 6 + 100 of them.
+    await producer.send({ topic: 'orders', messages: [{ key: 'ab', value: 'x'.repeat(700), headers: { filler: 'y'.repeat(100) } }] });
+    const headers = sent[0]!.messages[0]!.headers!;
+    expect(headers.traceparent).toBeDefined();
+    await producer.send({ topic: 'orders', messages: [{ key: 'ab', value: 'x'.repeat(700), headers: { filler: 'y'.repeat(140) } }] });
+    expect(sent[1]!.messages[0]!.headers!.traceparent).toBeUndefined();
+  });
+
+  it('runs the producer hook with the outgoing message and survives a throwing hook', async () => {
+    const { producer } = fakeProducer();
+    const seen: string[] = [];
+    traceProducer(producer, {
+      producerHook: (span, { topic, message }) => {
+        span.setAttribute('app.value', String(message.value));
+        seen.push(`${topic}:${typeof message.headers?.traceparent}`);
+        throw new Error('hook bug');
+      },
+    });
+    await producer.send({ topic: 'orders', messages: [{ value: 'a' }] });
+    expect(seen).toEqual(['orders:string']);
+    expect(t.spans()[0]!.attributes['app.value']).toBe('a');
+  });
+});
+
+describe('sendBatch', () => {
+  it('makes one send span per topic and keeps the caller structure', async () => {
+    const { producer, sent } = fakeProducer();
+    traceProducer(producer);
+    const topicMessages = [
+      { topic: 'a', messages: [{ value: '1' }] },
+      { topic: 'b', messages: [{ value: '2' }, { value: '3' }] },
+      { topic: 'a', messages: [{ value: '4' }] },
+    ];
+    const frozen = Object.freeze(topicMessages.map((e) => Object.freeze({ ...e, messages: Object.freeze(e.messages) })));
+    await producer.sendBatch({ topicMessages: frozen as never, acks: -1 } as never);
+
+    expect(sent.map((s) => [s.topic, s.messages.map((m) => m.value)])).toEqual([
+      ['a', ['1']],
+      ['b', ['2', '3']],
+      ['a', ['4']],
+    ]);
+    expect(t.spansNamed('send a')).toHaveLength(1);
+    expect(t.spansNamed('send b')).toHaveLength(1);
+    expect(t.spansNamed('send a')[0]!.attributes['messaging.batch.message_count']).toBe(2);
+    expect(t.spansNamed('create a')).toHaveLength(2);
+    expect(t.spansNamed('create b')).toHaveLength(2);
+    // Every message went out with a context, none of the caller's objects changed.
+    for (const batch of sent) for (const m of batch.messages) expect(carried(m.headers)).toBeDefined();
+    expect(topicMessages[0]!.messages[0]).toEqual({ value: '1' });
+  });
+});
+
+describe('transactions', () => {
+  it('traces sends inside a transaction and makes commit and abort visible', async () => {
+    const { producer, commits } = fakeProducer();
+    traceProducer(producer);
+    const txn = await producer.transaction();
+    await txn.send({ topic: 'orders', messages: [{ value: 'a' }, { value: 'b' }] });
+    await txn.commit();
+    const aborted = await producer.transaction();
+    await aborted.send({ topic: 'orders', messages: [{ value: 'c' }] });
+    await aborted.abort();
+
+    expect(commits).toEqual(['commit', 'abort']);
+    const sends = t.spansNamed('send orders');
+    expect(sends).toHaveLength(2);
+    for (const s of sends) expect(s.attributes['brokertrace.kafka.transactional']).toBe(true);
+    const [commit] = t.spansNamed('commit orders');
+    const [abort] = t.spansNamed('abort orders');
+    expect(commit!.attributes).toMatchObject({
+      'messaging.operation.name': 'commit',
+      'brokertrace.kafka.transaction.outcome': 'commit',
+      'messaging.batch.message_count': 2,
+    });
+    expect(abort!.attributes).toMatchObject({ 'brokertrace.kafka.transaction.outcome': 'abort', 'messaging.batch.message_count': 1 });
+  });
+});
+
+describe('wrapping', () => {
+  it('does not double spans when wrapped twice, and untrace restores the original methods', async () => {
+    const { producer } = fakeProducer();
+    const originalSend = producer.send;
+    expect(traceProducer(producer)).toBe(producer);
+    traceProducer(producer);
+    await producer.send({ topic: 'orders', messages: [{ value: 'a' }] });
+    expect(t.spans()).toHaveLength(1);
+
+    expect(untraceProducer(producer)).toBe(true);
+    expect(producer.send).toBe(originalSend);
+    await producer.send({ topic: 'orders', messages: [{ value: 'a' }] });
+    expect(t.spans()).toHaveLength(1);
+    expect(untraceProducer(producer)).toBe(false);
+  });
+
+  it('learns the client id from the first request event and stops listening', async () => {
+    const { producer, events } = fakeProducer();
+    traceProducer(producer);
+    expect(events.listenerCount()).toBe(1);
+    events.emit(events.events.REQUEST, { clientId: 'orders-service', apiName: 'Metadata' });
+    expect(events.listenerCount()).toBe(0);
+    await producer.send({ topic: 'orders', messages: [{ value: 'a' }] });
+    expect(t.spans()[0]!.attributes['messaging.client.id']).toBe('orders-service');
+  });
+
+  it('leaves a frozen client untraced and working', async () => {
+    const { producer, sent } = fakeProducer();
+    Object.freeze(producer);
+    expect(traceProducer(producer)).toBe(producer);
+    await producer.send({ topic: 'orders', messages: [{ value: 'a' }] });
+    expect(sent).toHaveLength(1);
+    expect(t.spans()).toHaveLength(0);
+  });
+});
