@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { BrokerTraceConfigError } from './errors.js';
 
 interface Seen {
@@ -14,11 +15,18 @@ export interface DeliveryCounterOptions {
 }
 
 export const DEFAULT_WINDOW_MAX_ENTRIES = 10000;
+/** Keys longer than this are remembered by a digest: a hostile 1 MB message id must not cost 1 MB per entry. */
+const MAX_KEY_CHARS = 256;
+
+function storedKey(key: string): string {
+  return key.length <= MAX_KEY_CHARS ? key : '\u0000sha256:' + createHash('sha256').update(key).digest('base64');
+}
 export const DEFAULT_WINDOW_TTL_MS = 600000;
 
 /**
  * A bounded memory of keys (message ids, topic+partition+offset) and how often each was seen: least recently
- * seen evicted first when full, entries idle longer than `ttlMs` expire. Memory stays under `maxEntries`.
+ * seen evicted first when full, entries idle longer than `ttlMs` expire. Memory stays under `maxEntries` entries of
+ * at most a few hundred bytes each (long keys are kept as a SHA-256 digest).
  *
  * @example
  * const seen = new DeliveryCounter({ maxEntries: 5000, ttlMs: 60000 });
@@ -44,6 +52,7 @@ export class DeliveryCounter {
 
   /** Records one sighting of `key` at `now` (ms, default `Date.now()`); returns how often it was seen, 1 the first time. */
   record(key: string, now: number = Date.now()): number {
+    key = storedKey(key);
     const seen = this.seen;
     const entry = seen.get(key);
     let count = 1;
@@ -62,7 +71,7 @@ export class DeliveryCounter {
 
   /** How often `key` was seen within the window, 0 when never (or expired). Does not record. */
   peek(key: string, now: number = Date.now()): number {
-    const entry = this.seen.get(key);
+    const entry = this.seen.get(storedKey(key));
     return entry !== undefined && now - entry.lastSeen <= this.ttlMs ? entry.count : 0;
   }
 

@@ -15,6 +15,8 @@ import { headerValueToString } from './values.js';
 interface CarrierView {
   carrier: unknown;
   getter: TextMapGetter<unknown> | undefined;
+  /** Lowercased key -> first key of that spelling; built once, on the first lookup that needs it. */
+  lowerKeys?: Map<string, string>;
 }
 
 function rawKeys(view: CarrierView): string[] {
@@ -42,13 +44,22 @@ function exactGet(view: CarrierView, key: string): unknown {
 function rawGet(view: CarrierView, key: string): unknown {
   const exact = exactGet(view, key);
   if (exact !== undefined) return exact;
-  const lower = key.toLowerCase();
-  const keys = rawKeys(view);
-  for (let i = 0; i < keys.length; i++) {
-    const k = keys[i]!;
-    if (k !== key && k.toLowerCase() === lower) return exactGet(view, k);
+  // One pass over the keys per message, however many keys the propagators ask for (a hostile message may
+  // carry 100,000 headers).
+  let index = view.lowerKeys;
+  if (index === undefined) {
+    index = new Map<string, string>();
+    const keys = rawKeys(view);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      if (typeof k !== 'string') continue;
+      const lower = k.toLowerCase();
+      if (!index.has(lower)) index.set(lower, k);
+    }
+    view.lowerKeys = index;
   }
-  return undefined;
+  const k = index.get(key.toLowerCase());
+  return k === undefined || k === key ? undefined : exactGet(view, k);
 }
 
 /** For traceparent-like keys, the first element of a repeated value that parses wins; never joined. */

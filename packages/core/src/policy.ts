@@ -120,6 +120,11 @@ function decision(relationship: Relationship, reason: DecisionReason, ageMs: num
   return { relationship, reason, ageMs };
 }
 
+/** Duplicates are counted per destination and consumer: fan-out to two queues or groups is not a duplicate. */
+function duplicateKey(facts: MessageFacts, messageId: string): string {
+  return (facts.destination ?? '') + '\u0000' + (facts.consumer ?? '') + '\u0000' + messageId;
+}
+
 /** Age of a message in ms at `now`; a timestamp in the future (clock skew) counts as 0. */
 export function messageAgeMs(enqueuedAtMs: number | undefined, now: number): number | undefined {
   if (typeof enqueuedAtMs !== 'number' || !Number.isFinite(enqueuedAtMs)) return undefined;
@@ -165,7 +170,7 @@ export function decideRelationship(
   // Record the sighting before the other rules, so that a stale or redelivered message seen again is a duplicate.
   const seen =
     options.duplicates !== undefined && facts.messageId !== undefined && facts.messageId !== ''
-      ? options.duplicates.record(facts.destination === undefined ? facts.messageId : facts.destination + '\u0000' + facts.messageId, now)
+      ? options.duplicates.record(duplicateKey(facts, facts.messageId), now)
       : 1;
   if (ageMs !== undefined && ageMs > options.maxChildAgeMs) return decision('link', 'stale', ageMs);
   const deliveries = facts.deliveryCount;

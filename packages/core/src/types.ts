@@ -59,6 +59,11 @@ export interface MessageFacts {
   destination?: string;
   /** Identity used for duplicate detection (message id, or key+partition+offset). */
   messageId?: string;
+  /**
+   * The consumer that received it (Kafka group, Pub/Sub subscription), when one destination feeds several
+   * consumers in one process: duplicate detection is per destination and consumer.
+   */
+  consumer?: string;
   /** When the broker accepted the message, in milliseconds since the epoch. */
   enqueuedAtMs?: number;
   /** How many times this message has been delivered, 1 on its first delivery. */

@@ -84,6 +84,13 @@ describe('decideRelationship: each rule and its reason, in order', () => {
     expect(decideRelationship({ messageId: 'retried', deliveryCount: 1 }, creation, policy, NOW).reason).toBe('duplicate');
   });
 
+  test('6. the same message read by two consumers (groups, subscriptions) of one destination is no duplicate', () => {
+    const policy = createPolicy();
+    expect(decideRelationship({ messageId: 'fan', destination: 't', consumer: 'g1' }, creation, policy, NOW).reason).toBe('fresh');
+    expect(decideRelationship({ messageId: 'fan', destination: 't', consumer: 'g2' }, creation, policy, NOW).reason).toBe('fresh');
+    expect(decideRelationship({ messageId: 'fan', destination: 't', consumer: 'g1' }, creation, policy, NOW).reason).toBe('duplicate');
+  });
+
   test('6. a stale message seen again is stale first (rule order), duplicates off with duplicateWindow: false', () => {
     const policy = createPolicy();
     expect(decideRelationship({ messageId: 'm', enqueuedAtMs: 0 }, creation, policy, NOW).reason).toBe('stale');

@@ -1,0 +1,110 @@
+// The harness's API for integration tests: connection settings of the brokers this run started
+// (see integration/README.md), unique names, and a few levers for fault tests.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startNative, stopNative } from './driver';
+import { DRIVERS } from './lifecycle';
+import { run, sleep } from './process';
+import { readState, type BrokerEntry, type BrokerName, type NativeServer } from './state';
+
+export type { KafkaSettings, PubsubSettings, RabbitmqSettings, SqsSettings } from './state';
+
+function entryOf<B extends BrokerName>(name: B): BrokerEntry<B> {
+  const state = readState();
+  const entry = state.brokers[name];
+  if (entry) return entry;
+  if (state.skipped.includes(name)) {
+    throw new Error(`${name} was left out of this run on request (BROKERTRACE_SKIP_BROKERS=${state.skipped.join(',')})`);
+  }
+  const folders = (JSON.parse(readFileSync(join(__dirname, 'test-folders.json'), 'utf8')) as Record<string, string[]>)[name];
+  throw new Error(
+    `${name} was not started for this run: the harness starts a broker only for test files whose path matches ` +
+      `${JSON.stringify(folders)} (integration/harness/test-folders.json); move the test there or add its path`,
+  );
+}
+
+/** Kafka bootstrap brokers, e.g. `{ brokers: ['127.0.0.1:39092'] }`. Topics are auto-created; transactions work. */
+export function kafka(): Promise<{ brokers: string[] }> {
+  return Promise.resolve(entryOf('kafka').settings);
+}
+
+/** An AMQP URL such as `amqp://guest:guest@127.0.0.1:port`. */
+export function rabbitmq(): Promise<{ url: string }> {
+  return Promise.resolve(entryOf('rabbitmq').settings);
+}
+
+/** An SQS endpoint with region and (fake, unless the user's) credentials, ready for `new SQSClient(...)`. */
+export function sqs(): Promise<{
+  endpoint: string;
+  region: string;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+}> {
+  return Promise.resolve(entryOf('sqs').settings);
+}
+
+/** The Pub/Sub emulator's `host:port` and a project id, ready for `new PubSub(...)`. */
+export function pubsub(): Promise<{ apiEndpoint: string; projectId: string }> {
+  return Promise.resolve(entryOf('pubsub').settings);
+}
+
+let counter = 0;
+
+/**
+ * A name no other test (of this run or an earlier one) uses, valid as a Kafka topic, RabbitMQ queue,
+ * SQS queue (<= 80 chars of [A-Za-z0-9_-]) and Pub/Sub topic (starts with a letter).
+ */
+export function uniqueName(prefix: string): string {
+  const clean = prefix.replace(/[^A-Za-z0-9_-]/g, '-').replace(/^[^A-Za-z]+/, '') || 't';
+  counter += 1;
+  const suffix = `${process.env.JEST_WORKER_ID ?? '0'}-${counter}-${Date.now().toString(36)}-${randomBytes(3).toString('hex')}`;
+  return `${clean.slice(0, 79 - suffix.length)}-${suffix}`;
+}
+
+function nativeOf<B extends BrokerName>(name: B): { entry: BrokerEntry<B>; server: NativeServer } {
+  const entry = entryOf(name);
+  if (!entry.native) {
+    throw new Error(`${name} runs from ${entry.source === 'env' ? 'a user endpoint' : 'Docker'}: fault tests need the harness's native server`);
+  }
+  return { entry, server: entry.native };
+}
+
+/**
+ * Stops a native broker (gracefully, then SIGKILL). Its port and data stay reserved for `startBroker`.
+ * Brokers are shared by the test files of a run: run fault tests alone, or in a file of their own per broker.
+ */
+export async function stopBroker<B extends BrokerName>(name: B): Promise<void> {
+  const { server } = nativeOf(name);
+  await stopNative(DRIVERS[name], server);
+}
+
+/** Starts a native broker stopped by `stopBroker`, on the same port and data dir; resolves when it answers. */
+export async function startBroker<B extends BrokerName>(name: B): Promise<void> {
+  const { entry, server } = nativeOf(name);
+  await startNative(DRIVERS[name], { server, settings: entry.settings });
+}
+
+/** Stops and starts a native broker on the same port and data dir, with `downMs` of downtime between. */
+export async function restartBroker(name: BrokerName, options: { downMs?: number } = {}): Promise<void> {
+  await stopBroker(name);
+  if (options.downMs) await sleep(options.downMs);
+  await startBroker(name);
+}
+
+/** `restartBroker('kafka')`: committed messages and offsets survive (same data dir). */
+export function restartKafka(options: { downMs?: number } = {}): Promise<void> {
+  return restartBroker('kafka', options);
+}
+
+/**
+ * Runs `rabbitmqctl` against the run's native RabbitMQ node and returns its output, e.g.
+ * `rabbitmqctl('list_connections', 'name', 'client_properties')` or
+ * `rabbitmqctl('close_all_connections', 'fault test')` to drop every client connection.
+ */
+export async function rabbitmqctl(...args: string[]): Promise<string> {
+  const { server } = nativeOf('rabbitmq');
+  if (!server.cli) throw new Error('rabbitmq: the native server has no CLI recorded');
+  const result = await run(server.cli.command, [...server.cli.args, ...args], { env: server.cliEnv, timeoutMs: 60_000 });
+  if (result.code !== 0) throw new Error(`rabbitmqctl ${args.join(' ')} failed (${result.code}):\n${result.stdout}${result.stderr}`);
+  return result.stdout;
+}
