@@ -170,13 +170,20 @@ function spanName(operationName: string, destination: string): string {
   return destination === '' ? operationName : operationName + ' ' + destination;
 }
 
-/** `error.type`: the error's class name (low cardinality), `_OTHER` for thrown non-errors. */
+/**
+ * `error.type`: the error's class name (low cardinality), `_OTHER` for thrown non-errors. Never throws, even for
+ * an error whose `name` getter throws or a revoked Proxy (user code may throw anything).
+ */
 export function errorType(error: unknown): string {
-  if (error instanceof Error) {
-    const name = error.name;
-    if (typeof name === 'string' && name !== '' && name !== 'Error') return name;
-    const ctor = error.constructor?.name;
-    return typeof ctor === 'string' && ctor !== '' ? ctor : 'Error';
+  try {
+    if (error instanceof Error) {
+      const name = error.name;
+      if (typeof name === 'string' && name !== '' && name !== 'Error') return name;
+      const ctor = error.constructor?.name;
+      return typeof ctor === 'string' && ctor !== '' ? ctor : 'Error';
+    }
+  } catch {
+    // A hostile error object: fall through to the generic value.
   }
   return ERROR_TYPE_VALUE_OTHER;
 }
@@ -411,13 +418,18 @@ export class MessagingTelemetry {
     try {
       if (failed && span.isRecording()) {
         span.setAttribute(ATTR_ERROR_TYPE, type!);
-        if (error instanceof Error) {
+        if (isError(error)) {
           span.recordException(error);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: error.message });
+          span.setStatus({ code: SpanStatusCode.ERROR, message: String(error.message) });
         } else {
           span.setStatus({ code: SpanStatusCode.ERROR, message: typeof error === 'string' ? error : errorType(error) });
         }
       }
+    } catch (err) {
+      diag.debug('brokertrace: recording an error on a span failed', err);
+    }
+    // Ended even when recording the error failed (a hostile error object): no span is ever left open.
+    try {
       span.end();
     } catch (err) {
       diag.debug('brokertrace: ending a span failed', err);
@@ -438,9 +450,9 @@ export class MessagingTelemetry {
       this.end(span, err);
       throw err;
     }
-    if (result !== null && typeof result === 'object' && typeof (result as { then?: unknown }).then === 'function') {
+    if (isThenable(result)) {
       try {
-        void (result as unknown as PromiseLike<unknown>).then(
+        void result.then(
           () => this.end(span),
           (err: unknown) => this.end(span, err),
         );
@@ -635,6 +647,25 @@ function cached(map: Map<string, Attributes>, key: string, base: Attributes, ext
     map.set(key, attributes);
   }
   return attributes;
+}
+
+/** A promise or promise-like; false (not a throw) for an object whose `then` getter throws. */
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  if (value === null || typeof value !== 'object') return false;
+  try {
+    return typeof (value as { then?: unknown }).then === 'function';
+  } catch {
+    return false;
+  }
+}
+
+/** `instanceof Error` that answers false, not a throw, for a revoked Proxy. */
+function isError(value: unknown): value is Error {
+  try {
+    return value instanceof Error;
+  } catch {
+    return false;
+  }
 }
 
 function copyAttributes(target: Attributes, source: Attributes | undefined): void {

@@ -91,13 +91,9 @@ export interface ConsumedFactsInput {
 }
 
 /**
- * The policy facts of one consumed message, without a message id (batch links add it: see the note).
- *
- * LOCAL WORKAROUND (drop when core keys its duplicate window by consumer and skips it for redeliveries): core's
- * `duplicate` rule keys message ids by destination only and fires before looking at the delivery count, so a
- * process span given the record id would be linked as a `duplicate` on the offset's second delivery (which must
- * stay a child up to `maxChildDeliveries`) and when a second consumer group in the same process reads the same
- * record. For Kafka the delivery counter already notices re-seen offsets, so process spans pass no message id.
+ * The policy facts of one consumed message. No message id: for Kafka the delivery counter is the duplicate
+ * detector (a record handed over again is a redelivery, counted per group/topic/partition/offset), so the
+ * policy's id window would only repeat it. Batch links carry the record id (`topic/partition/offset`).
  */
 export function consumedFacts(input: ConsumedFactsInput): MessageFacts {
   const earlier = retryCount(input.headers, input.retryCountHeaders) ?? 0;

@@ -90,6 +90,8 @@ class Telemetry implements TestTelemetry {
   constructor(sampler: Sampler | undefined) {
     this.provider = new TracerProvider({
       sampler,
+      // Above the SDK's default of 128 links, so tests can check a batch span's link to every message.
+      spanLimits: { linkCountLimit: 10_000 },
       spanProcessors: [new SimpleSpanProcessor({ exporter: this.exporter }), this.tracker],
     });
     this.meterProvider = new MeterProvider({ readers: [this.reader] });
