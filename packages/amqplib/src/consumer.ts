@@ -42,6 +42,24 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
 
+/**
+ * An async handler's rejection goes on its span. amqplib ignores what the handler returns, so the rejection
+ * is unhandled in the plain app too: the observer rethrows to keep it so.
+ */
+function noteRejection(result: unknown, entry: PendingMessage): void {
+  try {
+    if (result === null || (typeof result !== 'object' && typeof result !== 'function')) return;
+    const then: unknown = (result as { then?: unknown }).then;
+    if (typeof then !== 'function') return;
+    then.call(result, undefined, (error: unknown) => {
+      entry.error = error;
+      throw error;
+    });
+  } catch (error) {
+    diag.debug('@brokertrace/amqplib: could not observe the handler result', error);
+  }
+}
+
 function messageAttributes(message: AmqpMessage, withTag: boolean): Attributes {
   const attributes: Attributes = {};
   const routingKey = message.fields.routingKey;
@@ -149,13 +167,16 @@ export function wrapConsume(source: StateSource, original: AnyMethod): AnyMethod
       const entry: PendingMessage = { span, message, queue, state };
       // Registered before the handler runs: it may ack synchronously.
       pending.set(message.fields.deliveryTag, entry);
+      let result: unknown;
       try {
-        return context.with(spanContext, () => (handler as AnyMethod).apply(this, handlerArgs));
+        result = context.with(spanContext, () => (handler as AnyMethod).apply(this, handlerArgs));
       } catch (error) {
         // Kept open: the message is still unsettled; a settle or the close that usually follows ends it.
         entry.error = error;
         throw error;
       }
+      noteRejection(result, entry);
+      return result;
     };
     tracedHandlers.add(traced);
     const tracedArgs = args.slice();

@@ -234,6 +234,24 @@ describe('consume', () => {
     expect(span?.attributes['brokertrace.message.settlement']).toBe('channel_closed');
   });
 
+  it('an async handler that rejects: its result is returned as it is, the rejection still surfaces, the span gets the error', async () => {
+    const ch = traceChannel(new FakeChannel());
+    const failure = new TypeError('async failure');
+    // A thenable that lets the test play the rejection: what our observer does with it is visible.
+    const observers: Array<(error: unknown) => unknown> = [];
+    const handlerResult = { then: (_: unknown, onRejected: (error: unknown) => unknown) => void observers.push(onRejected) };
+    await ch.consume('work', () => handlerResult);
+    const { result } = ch.deliver('work');
+    expect(result).toBe(handlerResult);
+    expect(observers).toHaveLength(1);
+    // amqplib ignores the handler's promise, so in the plain app the rejection is unhandled: ours rethrows it.
+    expect(() => observers[0]!(failure)).toThrow(failure);
+    ch.emit('close');
+    const [span] = t.spans();
+    expect(span?.attributes['error.type']).toBe('TypeError');
+    expect(span?.attributes['brokertrace.message.settlement']).toBe('channel_closed');
+  });
+
   it('passes the broker cancel notification (null) straight through', async () => {
     const ch = traceChannel(new FakeChannel());
     const seen: unknown[] = [];

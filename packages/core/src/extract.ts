@@ -15,8 +15,8 @@ import { headerValueToString } from './values.js';
 interface CarrierView {
   carrier: unknown;
   getter: TextMapGetter<unknown> | undefined;
-  /** Lowercased key -> first key of that spelling; built once, on the first lookup that needs it. */
-  lowerKeys?: Map<string, string>;
+  /** Lowercased key -> the first two keys of that spelling; built once, on the first lookup that needs it. */
+  lowerKeys?: Map<string, string[]>;
 }
 
 function rawKeys(view: CarrierView): string[] {
@@ -48,18 +48,23 @@ function rawGet(view: CarrierView, key: string): unknown {
   // carry 100,000 headers).
   let index = view.lowerKeys;
   if (index === undefined) {
-    index = new Map<string, string>();
+    index = new Map<string, string[]>();
     const keys = rawKeys(view);
     for (let i = 0; i < keys.length; i++) {
       const k = keys[i]!;
       if (typeof k !== 'string') continue;
       const lower = k.toLowerCase();
-      if (!index.has(lower)) index.set(lower, k);
+      const spellings = index.get(lower);
+      if (spellings === undefined) index.set(lower, [k]);
+      else if (spellings.length < 2) spellings.push(k);
     }
     view.lowerKeys = index;
   }
-  const k = index.get(key.toLowerCase());
-  return k === undefined || k === key ? undefined : exactGet(view, k);
+  // The first spelling other than the exact key (which, if present, holds undefined).
+  const spellings = index.get(key.toLowerCase());
+  if (spellings === undefined) return undefined;
+  const k = spellings[0] !== key ? spellings[0] : spellings[1];
+  return k === undefined ? undefined : exactGet(view, k);
 }
 
 /** For traceparent-like keys, the first element of a repeated value that parses wins; never joined. */
