@@ -43,8 +43,8 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
 }
 
 /**
- * An async handler's rejection goes on its span. amqplib ignores what the handler returns, so the rejection
- * is unhandled in the plain app too: the observer rethrows to keep it so.
+ * An async handler's rejection goes on its span. The observer never rethrows: whoever holds the handler's
+ * promise (a wrapper, another instrumentation) still sees the rejection, and we add no unhandled one of ours.
  */
 function noteRejection(result: unknown, entry: PendingMessage): void {
   try {
@@ -53,7 +53,6 @@ function noteRejection(result: unknown, entry: PendingMessage): void {
     if (typeof then !== 'function') return;
     then.call(result, undefined, (error: unknown) => {
       entry.error = error;
-      throw error;
     });
   } catch (error) {
     diag.debug('@brokertrace/amqplib: could not observe the handler result', error);
