@@ -161,6 +161,7 @@ interface DestinationAttributes {
 const SUPPRESS_TRACING_KEY = createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
 const MAX_CACHED_DESTINATIONS = 1000;
 const NON_RECORDING_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+const SUPPRESSED_DECISION: Decision = Object.freeze({ relationship: 'child', reason: 'no-context', ageMs: undefined });
 
 function nowMs(): number {
   return performance.timeOrigin + performance.now();
@@ -305,7 +306,8 @@ export class MessagingTelemetry {
    */
   startProcess(s: ProcessStart): ProcessResult {
     const parent = s.parent ?? context.active();
-    const suppressed = parent.getValue(SUPPRESS_TRACING_KEY) === true;
+    // Suppressed: no span, so no decision either (and nothing recorded in the duplicate window).
+    if (parent.getValue(SUPPRESS_TRACING_KEY) === true) return { span: NON_RECORDING_SPAN, context: parent, decision: SUPPRESSED_DECISION };
     const destination = s.destination;
     const facts = s.facts.destination === undefined ? { ...s.facts, destination } : s.facts;
     let extracted: Context | undefined;
@@ -316,7 +318,6 @@ export class MessagingTelemetry {
     }
     const now = Date.now();
     const decision = decideRelationship(facts, creation, this.resolved.policy, now);
-    if (suppressed) return { span: NON_RECORDING_SPAN, context: parent, decision };
 
     let base = parent;
     let links: Link[] | undefined;

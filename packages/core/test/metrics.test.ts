@@ -70,6 +70,18 @@ test('suppressed tracing: no span, no metrics, handler context unchanged', async
   expect((await t.metrics())['messaging.client.operation.duration'] ?? []).toEqual([]);
 });
 
+test('suppressed tracing decides nothing: the message is not recorded in the duplicate window', () => {
+  const m = tel();
+  const carrier = { traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01' };
+  const facts = { messageId: 'm-1' };
+  const suppressed = suppressTracing(context.active());
+  expect(m.startProcess({ destination: 'q', facts, carrier, parent: suppressed }).decision.reason).toBe('no-context');
+  // Seen for the first time as far as the policy knows: fresh, not duplicate.
+  const { span, decision } = m.startProcess({ destination: 'q', facts, carrier });
+  m.end(span);
+  expect(decision.reason).toBe('fresh');
+});
+
 test('reset forgets spans and metrics', async () => {
   const m = tel();
   m.end(m.startSend({ destination: 'q' }));

@@ -84,6 +84,7 @@ function processMessage<R>(
   facts: MessageFacts,
   parent: Context | undefined,
   handler: () => R,
+  countedByReceive = false,
 ): R {
   const { telemetry, options } = state.tracing;
   let started: ReturnType<typeof telemetry.startProcess>;
@@ -92,6 +93,7 @@ function processMessage<R>(
       destination: topic,
       parent,
       facts,
+      countedByReceive,
       carrier: message.headers,
       attributes: processAttributes(state, partition, message),
     });
@@ -189,7 +191,8 @@ export function traceBatchMessage<R>(
   const facts = batchFacts.get(message as ConsumedMessage);
   if (!state || !facts || !state.tracing.isActive()) return handler();
   // Under the active context: inside the batch handler, that is the receive span (kept as a link or parent).
-  return processMessage(state, batch.topic, batch.partition, message as ConsumedMessage, facts, undefined, handler);
+  // The batch's receive span already counted this message as consumed.
+  return processMessage(state, batch.topic, batch.partition, message as ConsumedMessage, facts, undefined, handler, true);
 }
 
 /** `consumer.run`, traced: the caller's handlers are wrapped in a copy of its config. */

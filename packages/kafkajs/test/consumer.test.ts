@@ -168,6 +168,9 @@ describe('eachBatch', () => {
     expect(processes[2]!.parentSpanContext?.spanId).toBe(receive.spanContext().spanId);
     // Delivery counted once per batch delivery, not again by the helper.
     expect(processes.map((p) => p.attributes['brokertrace.message.delivery_count'])).toEqual([1, 1, 1]);
+    // Each message counted as consumed once: by the receive span, not again by its process span.
+    const consumedPoints = (await t.metrics())['messaging.client.consumed.messages'] ?? [];
+    expect(consumedPoints.reduce((sum, point) => sum + Number(point.value), 0)).toBe(3);
   });
 
   it('runs the helper untraced for a batch that is not traced', async () => {
