@@ -1,6 +1,6 @@
 // Explicit wrapping: works in ESM, bundlers and serverless, where require hooks do not.
 import { diag } from '@opentelemetry/api';
-import { MessagingTelemetry } from '@brokertrace/core';
+import { isPatched, MessagingTelemetry, patchMethods, unpatchMethods } from '@brokertrace/core';
 import type { AmqpChannelLike, AmqpConnectionLike, AnyMethod } from './internal-types.js';
 import type { TracingState } from './state.js';
 import { validateAmqplibConfig, type AmqplibTraceConfig } from './types.js';
@@ -33,35 +33,6 @@ function stateFor(config: AmqplibTraceConfig | undefined): TracingState {
   return state;
 }
 
-/** What `traceChannel` replaced on a channel: the own property it had (if any), to put back on untrace. */
-type Saved = Map<string, PropertyDescriptor | undefined>;
-const tracedChannels = new WeakMap<object, Saved>();
-const tracedConnections = new WeakMap<object, Saved>();
-
-function patchInstance(target: object, names: readonly string[], wrap: (name: string, original: AnyMethod) => AnyMethod): Saved {
-  const saved: Saved = new Map();
-  const record = target as Record<string, unknown>;
-  for (const name of names) {
-    const original = record[name];
-    if (typeof original !== 'function') continue;
-    saved.set(name, Object.getOwnPropertyDescriptor(target, name));
-    Object.defineProperty(target, name, {
-      value: wrap(name, original as AnyMethod),
-      writable: true,
-      configurable: true,
-      enumerable: false,
-    });
-  }
-  return saved;
-}
-
-function restoreInstance(target: object, saved: Saved): void {
-  for (const [name, descriptor] of saved) {
-    if (descriptor === undefined) delete (target as Record<string, unknown>)[name];
-    else Object.defineProperty(target, name, descriptor);
-  }
-}
-
 /**
  * Traces a channel (`Channel` or `ConfirmChannel`, promise or callback API) and returns it: `publish` and
  * `sendToQueue` get a `send` span and carry the trace context in a copy of their headers; `consume` handlers
@@ -69,21 +40,16 @@ function restoreInstance(target: object, saved: Saved): void {
  * Tracing a channel twice changes nothing (the first config stays). Throws `BrokerTraceConfigError` on a bad option.
  */
 export function traceChannel<T extends AmqpChannelLike>(channel: T, config?: AmqplibTraceConfig): T {
-  if (typeof channel !== 'object' || channel === null || tracedChannels.has(channel)) return channel;
+  if (typeof channel !== 'object' || channel === null || isPatched(channel)) return channel;
   const state = stateFor(config);
   const source = () => state;
-  const saved = patchInstance(channel, CHANNEL_METHODS, (name, original) => wrapperFor(name as (typeof CHANNEL_METHODS)[number], source)(original));
-  tracedChannels.set(channel, saved);
+  patchMethods(channel, Object.fromEntries(CHANNEL_METHODS.map((name) => [name, wrapperFor(name, source)])));
   return channel;
 }
 
 /** Undoes {@link traceChannel}: the channel's methods are amqplib's again. Spans already started still end. */
 export function untraceChannel<T extends AmqpChannelLike>(channel: T): T {
-  const saved = tracedChannels.get(channel);
-  if (saved !== undefined) {
-    restoreInstance(channel, saved);
-    tracedChannels.delete(channel);
-  }
+  unpatchMethods(channel);
   return channel;
 }
 
@@ -130,19 +96,15 @@ function wrapCreate(original: AnyMethod, config: AmqplibTraceConfig | undefined)
  * pass them to {@link traceChannel}. Throws `BrokerTraceConfigError` on a bad option.
  */
 export function traceConnection<T extends AmqpConnectionLike>(connection: T, config?: AmqplibTraceConfig): T {
-  if (typeof connection !== 'object' || connection === null || tracedConnections.has(connection)) return connection;
+  if (typeof connection !== 'object' || connection === null || isPatched(connection)) return connection;
   stateFor(config); // validate now, not at the first channel
-  const saved = patchInstance(connection, ['createChannel', 'createConfirmChannel'], (_name, original) => wrapCreate(original, config));
-  tracedConnections.set(connection, saved);
+  const wrap = (original: AnyMethod) => wrapCreate(original, config);
+  patchMethods(connection, { createChannel: wrap, createConfirmChannel: wrap });
   return connection;
 }
 
 /** Undoes {@link traceConnection} (channels already traced stay traced). */
 export function untraceConnection<T extends AmqpConnectionLike>(connection: T): T {
-  const saved = tracedConnections.get(connection);
-  if (saved !== undefined) {
-    restoreInstance(connection, saved);
-    tracedConnections.delete(connection);
-  }
+  unpatchMethods(connection);
   return connection;
 }

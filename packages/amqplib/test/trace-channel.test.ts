@@ -340,6 +340,13 @@ describe('wrapping', () => {
     expect(t.spans().map((s) => s.name)).toEqual(['send a:rk', 'send b:rk']);
   });
 
+  it('a channel whose methods cannot be replaced (sealed) is returned untraced and keeps working', () => {
+    const ch = Object.seal(new FakeChannel());
+    expect(traceChannel(ch)).toBe(ch);
+    expect(ch.publish('ex', 'rk', Buffer.from('x'))).toBe(true);
+    expect(t.spans()).toHaveLength(0);
+  });
+
   it('rejects bad options at construction, naming the option', () => {
     expect(() => traceChannel(new FakeChannel(), { publishHook: 'nope' as never })).toThrow(BrokerTraceConfigError);
     expect(() => traceChannel(new FakeChannel(), { deadLetterIsReplay: 'yes' as never })).toThrow(/deadLetterIsReplay/);

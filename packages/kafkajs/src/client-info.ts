@@ -2,7 +2,7 @@
 // them from the client's own instrumentation events (no extra round trip), once, then stop listening.
 import { diag } from '@opentelemetry/api';
 import type { KafkaEvent } from './internal-types.js';
-import { onUnpatch } from './patch.js';
+import { onUnpatch } from '@brokertrace/core';
 
 /** Per traced client; filled as the client tells us. */
 export interface ClientInfo {

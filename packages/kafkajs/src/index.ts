@@ -1,6 +1,6 @@
 // @brokertrace/kafkajs: one trace from kafkajs producers to every consumer.
 import type { ConsumedBatch, KafkaConsumer, KafkaProducer } from './internal-types.js';
-import { onUnpatch, unpatchMethods } from './patch.js';
+import { onUnpatch, unpatchMethods } from '@brokertrace/core';
 import { KafkaTracing } from './tracing.js';
 import type { KafkaJsConfig } from './types.js';
 import { wrapConsumer, wrapProducer } from './wrap.js';

@@ -4,7 +4,7 @@ import { learnOnce } from './client-info.js';
 import type { ClientInfo } from './client-info.js';
 import { createConsumerState, traceCommitOffsets, traceRun } from './consumer.js';
 import type { CommitOffset, ConsumerRunConfig, ProducerBatch, ProducerRecord, RecordMetadata, KafkaTransaction } from './internal-types.js';
-import { isPatched, patchMethods } from './patch.js';
+import { isPatched, patchMethods } from '@brokertrace/core';
 import { traceSend, traceSendBatch } from './producer.js';
 import type { KafkaTracing } from './tracing.js';
 import { traceTransaction } from './transaction.js';

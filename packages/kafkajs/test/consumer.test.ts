@@ -170,7 +170,7 @@ describe('eachBatch', () => {
     expect(processes.map((p) => p.attributes['brokertrace.message.delivery_count'])).toEqual([1, 1, 1]);
     // Each message counted as consumed once: by the receive span, not again by its process span.
     const consumedPoints = (await t.metrics())['messaging.client.consumed.messages'] ?? [];
-    expect(consumedPoints.reduce((sum, point) => sum + Number(point.value), 0)).toBe(3);
+    expect(consumedPoints.reduce((sum, point) => sum + (point.kind === 'sum' ? point.value : 0), 0)).toBe(3);
   });
 
   it('runs the helper untraced for a batch that is not traced', async () => {

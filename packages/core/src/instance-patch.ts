@@ -1,5 +1,5 @@
-// Replacing methods on one client object and putting the originals back. State lives in a WeakMap, never on
-// the client, so an untraced client carries no trace of us.
+// Replacing methods on one client object (explicit wrapping: traceProducer, traceChannel...) and putting the
+// originals back. State lives in a WeakMap, never on the client, so an untraced client carries no trace of us.
 import { diag } from '@opentelemetry/api';
 
 interface Patch {
@@ -11,6 +11,7 @@ interface Patch {
 
 const patches = new WeakMap<object, Patch>();
 
+/** True when {@link patchMethods} patched this object and it was not unpatched since. */
 export function isPatched(target: object): boolean {
   return patches.has(target);
 }
@@ -30,17 +31,19 @@ export function patchMethods(
       const original = record[name];
       const make = replacements[name];
       if (typeof original !== 'function' || !make) continue;
-      patch.saved.set(name, Object.getOwnPropertyDescriptor(target, name));
+      const own = Object.getOwnPropertyDescriptor(target, name);
+      patch.saved.set(name, own);
       Object.defineProperty(target, name, {
         value: make(original as (...args: unknown[]) => unknown),
         writable: true,
-        enumerable: true,
+        // An own method keeps its enumerability; one from the prototype stays out of Object.keys.
+        enumerable: own?.enumerable ?? false,
         configurable: true,
       });
     }
   } catch (err) {
     restore(target, patch);
-    diag.warn('brokertrace/kafkajs: this client cannot be traced (its methods cannot be replaced)', err);
+    diag.warn('brokertrace: this client cannot be traced (its methods cannot be replaced)', err);
     return false;
   }
   patches.set(target, patch);
@@ -68,7 +71,7 @@ function restore(target: object, patch: Patch): void {
     try {
       cleanup();
     } catch (err) {
-      diag.debug('brokertrace/kafkajs: cleanup failed', err);
+      diag.debug('brokertrace: cleanup after untracing failed', err);
     }
   }
   for (const [name, descriptor] of patch.saved) {
@@ -76,7 +79,7 @@ function restore(target: object, patch: Patch): void {
       if (descriptor) Object.defineProperty(target, name, descriptor);
       else delete (target as Record<PropertyKey, unknown>)[name];
     } catch (err) {
-      diag.warn(`brokertrace/kafkajs: could not restore ${String(name)}`, err);
+      diag.warn(`brokertrace: could not restore ${String(name)}`, err);
     }
   }
 }
