@@ -38,6 +38,10 @@ function isMessage(value: unknown): value is AmqpMessage {
   return typeof fields === 'object' && fields !== null && typeof (fields as { deliveryTag?: unknown }).deliveryTag === 'number';
 }
 
+/** Queues whose handler rejections were reported once through diag (bounded: queue names may be generated). */
+const queuesWarned = new Set<string>();
+const MAX_QUEUES_WARNED = 1000;
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
 }
@@ -53,6 +57,10 @@ function noteRejection(result: unknown, entry: PendingMessage): void {
     if (typeof then !== 'function') return;
     then.call(result, undefined, (error: unknown) => {
       entry.error = error;
+      if (!queuesWarned.has(entry.queue) && queuesWarned.size < MAX_QUEUES_WARNED) {
+        queuesWarned.add(entry.queue);
+        diag.warn(`@brokertrace/amqplib: a consume handler of queue ${entry.queue} rejected; the error is on its span (Node no longer reports it as unhandled)`, error);
+      }
     });
   } catch (error) {
     diag.debug('@brokertrace/amqplib: could not observe the handler result', error);
