@@ -17,6 +17,11 @@ interface CarrierView {
   getter: TextMapGetter<unknown> | undefined;
   /** Lowercased key -> the first two keys of that spelling; built once, on the first lookup that needs it. */
   lowerKeys?: Map<string, string[]>;
+  /**
+   * `traceparent` was found under its exact name: the producer wrote canonical keys, so the keys it did not
+   * write (often `tracestate`, `baggage`) are absent, not spelled otherwise: no case-insensitive scan for them.
+   */
+  canonical?: boolean;
 }
 
 function rawKeys(view: CarrierView): string[] {
@@ -43,7 +48,11 @@ function exactGet(view: CarrierView, key: string): unknown {
 /** Exact key first; header names are case-insensitive in most brokers' clients, so fall back to a scan. */
 function rawGet(view: CarrierView, key: string): unknown {
   const exact = exactGet(view, key);
-  if (exact !== undefined) return exact;
+  if (exact !== undefined) {
+    if (key === 'traceparent') view.canonical = true;
+    return exact;
+  }
+  if (view.canonical === true) return undefined;
   // One pass over the keys per message, however many keys the propagators ask for (a hostile message may
   // carry 100,000 headers).
   let index = view.lowerKeys;

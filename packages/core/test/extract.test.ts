@@ -53,6 +53,22 @@ describe('extractContext', () => {
     expect(propagation.getBaggage(ctx)?.getAllEntries().map(([k]) => k)).toEqual(['a']);
   });
 
+  test('a message with canonical keys is read without scanning its headers (hot path)', () => {
+    let scans = 0;
+    const headers = new Proxy({ traceparent: TP, 'user-header': 'x' }, {
+      ownKeys: (target) => {
+        scans++;
+        return Reflect.ownKeys(target);
+      },
+    });
+    expect(spanIdOf(headers)).toBe(SPAN_ID);
+    expect(scans).toBe(0);
+    // Without the exact key, one scan finds the other spelling.
+    const other = new Proxy({ TraceParent: TP }, { ownKeys: (target) => (scans++, Reflect.ownKeys(target)) });
+    expect(spanIdOf(other)).toBe(SPAN_ID);
+    expect(scans).toBe(1);
+  });
+
   test('tracestate and baggage travel with the span context; remote, flags kept', () => {
     const ctx = extractContext({ traceparent: TP, tracestate: 'v=1', baggage: 'tenant=acme' }, undefined, ROOT_CONTEXT);
     const sc = trace.getSpanContext(ctx)!;
