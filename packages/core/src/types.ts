@@ -128,7 +128,11 @@ export interface MessagingInstrumentationConfig {
    * `LinkSamplingSampler`). Default `true`.
    */
   followCreationSampling?: boolean;
-  /** Trust no sampled flag that arrives in messages (for destinations fed by untrusted producers). Default `false`. */
+  /**
+   * Trust no sampled flag that arrives in messages (for destinations fed by untrusted producers): the flag is
+   * cleared. With a `ParentBasedSampler`, child consumer spans then fall under its `remoteParentNotSampled`
+   * rule (default: never sample): set that rule to your root sampler. Default `false`.
+   */
   ignoreIncomingSampledFlag?: boolean;
   /** Tracer provider to use instead of the global one. */
   tracerProvider?: TracerProvider;
