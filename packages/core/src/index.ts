@@ -28,5 +28,5 @@ export { MessagingTelemetry, errorType } from './telemetry.js';
 export type { MessagingTelemetryOptions, ProcessResult, ProcessStart, ReceiveStart, ReceivedMessage, SendStart, SettleStart } from './telemetry.js';
 export { LinkSamplingSampler } from './sampling.js';
 export { isPatched, onUnpatch, patchMethods, unpatchMethods } from './instance-patch.js';
-export { AGE_BUCKETS_MS, DURATION_BUCKETS_S } from './metrics.js';
+export { AGE_BUCKETS_S, DURATION_BUCKETS_S } from './metrics.js';
 export * from './semconv.js';

@@ -12,8 +12,8 @@ import {
 
 /** Semconv advice for messaging duration histograms (seconds). */
 export const DURATION_BUCKETS_S = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10];
-/** Message age buckets (ms): from "just sent" to "a day in a dead-letter queue". */
-export const AGE_BUCKETS_MS = [1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 900000, 3600000, 86400000];
+/** Message age buckets (seconds, like every OpenTelemetry duration): from "just sent" to "a day in a dead-letter queue". */
+export const AGE_BUCKETS_S = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600, 86400];
 
 /** The instruments one instrumentation records to. */
 export interface Instruments {
@@ -78,8 +78,8 @@ function build(provider: MeterProvider, name: string, version: string | undefine
     }),
     messageAge: meter.createHistogram(METRIC_BROKERTRACE_MESSAGE_AGE, {
       description: 'Age of a message when the consumer received it (queue latency); clock skew clamped to 0.',
-      unit: 'ms',
-      advice: { explicitBucketBoundaries: AGE_BUCKETS_MS },
+      unit: 's',
+      advice: { explicitBucketBoundaries: AGE_BUCKETS_S },
     }),
     decisions: meter.createCounter(METRIC_BROKERTRACE_DECISIONS, {
       description: 'Child-or-link decisions, by brokertrace.decision and brokertrace.decision.reason.',

@@ -591,7 +591,7 @@ export class MessagingTelemetry {
   private recordConsumed(attrs: DestinationAttributes, operationName: string, count: number, valid: boolean, ageMs: number | undefined): void {
     const m = this.metrics.instruments;
     m.consumedMessages.add(count, this.consumedAttributes(attrs, operationName, valid));
-    if (ageMs !== undefined) m.messageAge.record(ageMs, attrs.base);
+    if (ageMs !== undefined) m.messageAge.record(ageMs / 1000, attrs.base);
   }
 
   private consumedAttributes(attrs: DestinationAttributes, operationName: string, valid: boolean): Attributes {
