@@ -1,0 +1,66 @@
+// The vocabulary shared by the orchestrator (run.ts), the child that measures one run (child.ts) and the
+// per-broker workloads (brokers/*.ts). Everything that crosses the process boundary is plain JSON.
+
+/** The brokers benchmarked so far; a further broker is one file in brokers/ plus its name here. */
+export const BROKER_NAMES = ['kafka', 'rabbitmq'] as const;
+export type BrokerName = (typeof BROKER_NAMES)[number];
+
+/**
+ * The workloads, each one client call pattern:
+ * - `produce-1`: one message per send call, awaited before the next;
+ * - `produce-100`: sends of 100 messages, each awaited;
+ * - `consume`: the push API, one message per handler call (kafkajs `eachMessage`, amqplib `consume`);
+ * - `consume-batch`: the push API, one batch per handler call (kafkajs `eachBatch`), where the client has it.
+ */
+export const PATHS = ['produce-1', 'produce-100', 'consume', 'consume-batch'] as const;
+export type PathName = (typeof PATHS)[number];
+
+/** `baseline`: no instrumentation; `brokertrace`: our explicit wrappers; `peer`: the instrumentation a user would pick today. */
+export type VariantKind = 'baseline' | 'brokertrace' | 'peer';
+
+/** Connection settings of a broker, as the harness hands them out (JSON-serialisable). */
+export type BrokerSettings = Record<string, unknown>;
+
+/** How big one measured run is. */
+export interface RunSize {
+  /** Messages handled before the measurement starts (JIT warm-up, connections, consumer group join). */
+  warmup: number;
+  /** Messages measured. */
+  measured: number;
+}
+
+/** Everything a child needs to run one measurement. */
+export interface ChildTask {
+  broker: BrokerName;
+  path: PathName;
+  variant: VariantKind;
+  sampled: boolean;
+  settings: BrokerSettings;
+  /** The topic or queue prepared for this run (consume paths: already holding warmup + measured messages). */
+  destination: string;
+  size: RunSize;
+  /** Write a V8 CPU profile of the measured window here (`--cpu-prof`). */
+  profileFile?: string;
+}
+
+/** What a child measured over the measured messages only. */
+export interface Measurement {
+  messages: number;
+  cpuMicros: number;
+  wallMs: number;
+  /** Highest `heapUsed` sampled during the measured window, in bytes. */
+  peakHeapBytes: number;
+  /** Spans that reached the exporter, warm-up included: proves the variant really traced (0 for baseline). */
+  spansExported: number;
+  /** Messages the whole child handled (warm-up included), for spans per message. */
+  totalMessages: number;
+}
+
+/** One measured run, as the orchestrator keeps it. */
+export interface RunRecord extends Measurement {
+  broker: BrokerName;
+  path: PathName;
+  variant: VariantKind;
+  sampled: boolean;
+  round: number;
+}

@@ -1,0 +1,42 @@
+// What one broker contributes to the benchmark: a file in brokers/ that exports a `Workload`.
+// A workload loads its client library, our package and the peer lazily (inside functions, with `load`): the child that
+// measures a run installs the peer's require hook first, and only then may the client library be loaded.
+import { createRequire } from 'node:module';
+import type { Meter } from './meter.js';
+import type { BrokerSettings, ChildTask, PathName } from './types.js';
+
+/** Parent-side helper that creates and removes the topics/queues the runs use. */
+export interface BrokerAdmin {
+  /**
+   * Creates `destination` for one run of `path`; for the consume paths fills it with `count` messages that
+   * carry a creation context (a `traceparent`), as a traced producer would have sent them.
+   */
+  prepare(path: PathName, destination: string, count: number): Promise<void>;
+  /** Deletes a destination after its run. */
+  remove(destination: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface Workload {
+  /** The npm name of the instrumentation a user would pick today for this client (the `peer` variant). */
+  peer: string;
+  /** The paths this client has. */
+  paths: readonly PathName[];
+  /** Parent side: connects the admin helper. */
+  admin(settings: BrokerSettings): Promise<BrokerAdmin>;
+  /** Child side, before the client library is loaded: registers the peer instrumentation. */
+  installPeer(): void;
+  /**
+   * Child side: runs `task.path` with `task.variant` (for `brokertrace`, the client objects are wrapped
+   * explicitly, as our README tells users to do), opening and closing `meter`'s window around the measured
+   * messages.
+   */
+  run(task: ChildTask, meter: Meter): Promise<void>;
+}
+
+/**
+ * Loads a module with `require`, as a CommonJS application does, so the peers' require hooks see the client
+ * library. (Under tsx, with `--sources`, `import()` is a real ESM dynamic import that those hooks never see: the
+ * peer would silently trace nothing.)
+ */
+export const load: (id: string) => unknown = createRequire(__filename);
