@@ -4,7 +4,7 @@ import { setupTestTelemetry } from '@brokertrace/testing';
 import { traceBatchMessage, traceConsumer, traceProducer } from '@brokertrace/kafkajs';
 import type { KafkaMessage } from 'kafkajs';
 import { uniqueName } from '../harness/index.js';
-import { Awaited, createTopics, kafkaClient, subscribedConsumer } from './helpers.js';
+import { Countdown, createTopics, kafkaClient, subscribedConsumer } from './helpers.js';
 
 // Its provider keeps up to 10,000 links per span (the SDK's default is 128: see the package README).
 const telemetry = setupTestTelemetry();
@@ -19,7 +19,7 @@ it('links a receive span to all 500 messages of a batch and gives each message a
   await producer.disconnect();
 
   const consumer = traceConsumer(await subscribedConsumer(client, [topic], { groupId: uniqueName('g') }));
-  const done = new Awaited<KafkaMessage>(500);
+  const done = new Countdown<KafkaMessage>(500);
   await consumer.run({
     eachBatch: async ({ batch }) => {
       for (const message of batch.messages) {

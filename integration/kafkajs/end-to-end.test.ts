@@ -5,7 +5,7 @@ import { setupTestTelemetry } from '@brokertrace/testing';
 import { traceConsumer, traceProducer } from '@brokertrace/kafkajs';
 import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import { uniqueName } from '../harness/index.js';
-import { Awaited, createTopics, headerString, kafkaClient, subscribedConsumer } from './helpers.js';
+import { Countdown, createTopics, headerString, kafkaClient, subscribedConsumer } from './helpers.js';
 
 const t = setupTestTelemetry();
 let client: Kafka;
@@ -26,10 +26,10 @@ afterAll(async () => {
 });
 
 /** Traces a consumer on `topic`, runs it, and collects `count` messages. */
-async function consume(topic: string, count: number, groupId = uniqueName('g')): Promise<Awaited<KafkaMessage>> {
+async function consume(topic: string, count: number, groupId = uniqueName('g')): Promise<Countdown<KafkaMessage>> {
   const consumer = traceConsumer(await subscribedConsumer(client, [topic], { groupId }));
   consumers.push(consumer);
-  const got = new Awaited<KafkaMessage>(count);
+  const got = new Countdown<KafkaMessage>(count);
   await consumer.run({
     eachMessage: ({ message }) => {
       got.push(message);
@@ -40,7 +40,7 @@ async function consume(topic: string, count: number, groupId = uniqueName('g')):
 }
 
 /** Waits for the messages, then stops the consumers so every process span has ended. */
-async function settle(got: Awaited<KafkaMessage>): Promise<KafkaMessage[]> {
+async function settle(got: Countdown<KafkaMessage>): Promise<KafkaMessage[]> {
   const messages = await got.done;
   await Promise.all(consumers.splice(0).map((c) => c.disconnect()));
   return messages;

@@ -3,6 +3,7 @@
 import { Kafka, logLevel } from 'kafkajs';
 import type { Consumer, ConsumerConfig, KafkaMessage } from 'kafkajs';
 import { kafka } from '../harness/index.js';
+export { Countdown } from '../harness/countdown.js';
 
 export async function kafkaClient(clientId: string): Promise<Kafka> {
   const { brokers } = await kafka();
@@ -16,30 +17,6 @@ export async function createTopics(client: Kafka, topics: string[], numPartition
     await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions })), waitForLeaders: true });
   } finally {
     await admin.disconnect();
-  }
-}
-
-/** Resolves when `count` items have been pushed; rejects after `timeoutMs` saying how many arrived. */
-export class Awaited<T> {
-  readonly items: T[] = [];
-  readonly done: Promise<T[]>;
-  private resolve!: (items: T[]) => void;
-
-  constructor(
-    readonly count: number,
-    timeoutMs = 30_000,
-    label = 'messages',
-  ) {
-    let timer: NodeJS.Timeout;
-    this.done = new Promise<T[]>((resolve, reject) => {
-      this.resolve = resolve;
-      timer = setTimeout(() => reject(new Error(`waited ${timeoutMs} ms for ${count} ${label}, got ${this.items.length}`)), timeoutMs);
-    }).finally(() => clearTimeout(timer));
-  }
-
-  push(item: T): void {
-    this.items.push(item);
-    if (this.items.length === this.count) this.resolve(this.items);
   }
 }
 

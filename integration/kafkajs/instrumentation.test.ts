@@ -5,7 +5,7 @@ import { KafkaJsInstrumentation } from '@brokertrace/kafkajs';
 import * as kafkajs from 'kafkajs';
 import type { KafkaMessage } from 'kafkajs';
 import { uniqueName } from '../harness/index.js';
-import { Awaited, createTopics, kafkaClient } from './helpers.js';
+import { Countdown, createTopics, kafkaClient } from './helpers.js';
 
 const t = setupTestTelemetry();
 
@@ -26,8 +26,8 @@ it('traces clients created after the module is patched, and passes through once 
   const consumer = client.consumer({ groupId, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  const first = new Awaited<KafkaMessage>(1);
-  const second = new Awaited<KafkaMessage>(1);
+  const first = new Countdown<KafkaMessage>(1);
+  const second = new Countdown<KafkaMessage>(1);
   await consumer.run({
     eachMessage: ({ message }) => {
       (first.items.length === 0 ? first : second).push(message);

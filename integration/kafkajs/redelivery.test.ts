@@ -5,7 +5,7 @@ import { setupTestTelemetry } from '@brokertrace/testing';
 import { traceConsumer, traceProducer } from '@brokertrace/kafkajs';
 import type { KafkaMessage } from 'kafkajs';
 import { uniqueName } from '../harness/index.js';
-import { Awaited, createTopics, kafkaClient, subscribedConsumer } from './helpers.js';
+import { Countdown, createTopics, kafkaClient, subscribedConsumer } from './helpers.js';
 
 const t = setupTestTelemetry();
 
@@ -24,7 +24,7 @@ it('counts deliveries 1, 2, 3 as children and links the fourth', async () => {
   const consumer = traceConsumer(
     await subscribedConsumer(client, [topic], { groupId: uniqueName('g'), retry: { initialRetryTime: 50, retries: 10 } }),
   );
-  const done = new Awaited<KafkaMessage>(2);
+  const done = new Countdown<KafkaMessage>(2);
   await consumer.run({
     eachMessage: ({ message }) => {
       const key = message.key!.toString();

@@ -4,7 +4,7 @@ import { setupTestTelemetry } from '@brokertrace/testing';
 import { traceConsumer, traceProducer } from '@brokertrace/kafkajs';
 import type { KafkaMessage } from 'kafkajs';
 import { uniqueName } from '../harness/index.js';
-import { Awaited, createTopics, kafkaClient, subscribedConsumer } from './helpers.js';
+import { Countdown, createTopics, kafkaClient, subscribedConsumer } from './helpers.js';
 
 const t = setupTestTelemetry();
 
@@ -25,7 +25,7 @@ it('shows an aborted transaction as such, and only committed messages are consum
 
   // kafkajs consumers read committed by default; say so, since that is what this test is about.
   const consumer = traceConsumer(await subscribedConsumer(client, [topic], { groupId: uniqueName('g'), readUncommitted: false }));
-  const got = new Awaited<KafkaMessage>(1);
+  const got = new Countdown<KafkaMessage>(1);
   await consumer.run({
     eachMessage: ({ message }) => {
       got.push(message);

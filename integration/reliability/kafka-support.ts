@@ -94,24 +94,6 @@ export function deliveryOf(p: EachMessagePayload): KafkaDelivery {
   return { index, partition, offset: message.offset, key: message.key, value: message.value, headers: message.headers ?? {} };
 }
 
-/** Resolves once `count` items were pushed; rejects after `timeoutMs` saying how many arrived. */
-export class Countdown<T> {
-  readonly items: T[] = [];
-  readonly done: Promise<T[]>;
-  private resolve!: (items: T[]) => void;
-  constructor(readonly count: number, timeoutMs: number, label: string) {
-    let timer: NodeJS.Timeout | undefined;
-    this.done = new Promise<T[]>((resolve, reject) => {
-      this.resolve = resolve;
-      timer = setTimeout(() => reject(new Error(`waited ${timeoutMs} ms for ${count} ${label}, got ${this.items.length}`)), timeoutMs);
-    }).finally(() => clearTimeout(timer));
-  }
-  push(item: T): void {
-    this.items.push(item);
-    if (this.items.length === this.count) this.resolve(this.items);
-  }
-}
-
 export async function subscribed(client: Kafka, topic: string, groupPrefix: string): Promise<Consumer> {
   const consumer = client.consumer({ groupId: uniqueName(groupPrefix), maxWaitTimeInMs: 100, retry: { retries: 2, initialRetryTime: 100 } });
   await consumer.connect();

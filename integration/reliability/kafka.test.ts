@@ -5,7 +5,8 @@ import { traceConsumer, traceProducer } from '@brokertrace/kafkajs';
 import type { KafkaJsConfig } from '@brokertrace/kafkajs';
 import { FaultError, faults, ledgerProvider, quietDiag, telemetry } from './support';
 import type { Fault } from './support';
-import { Countdown, checkExactlyOnceInOrder, createTopic, deliveryOf, kafkaClient, kafkaDiffs, kafkaMessage, sendRange, subscribed } from './kafka-support';
+import { Countdown } from '../harness/countdown';
+import { checkExactlyOnceInOrder, createTopic, deliveryOf, kafkaClient, kafkaDiffs, kafkaMessage, sendRange, subscribed } from './kafka-support';
 import type { KafkaDelivery } from './kafka-support';
 
 telemetry(); // the W3C propagator and context manager every instrumented run needs
