@@ -149,6 +149,10 @@ interface SpanState {
   ended: boolean;
 }
 
+/** Where a span we started keeps its {@link SpanState} (a symbol: invisible to exporters and user code). */
+const SPAN_STATE = Symbol('brokertrace.spanState');
+type TrackedSpan = Span & { [SPAN_STATE]?: SpanState };
+
 /** Pre-built metric attribute sets of one destination (metric attributes are the same for most messages). */
 interface DestinationAttributes {
   base: Attributes;
@@ -406,7 +410,7 @@ export class MessagingTelemetry {
    * Records the duration metric of the operation (and the sent-messages count for send spans).
    */
   end(span: Span, error?: unknown): void {
-    const state = this.states.get(span);
+    const state = this.stateOf(span);
     if (state === undefined) {
       if (this.endedForeign.has(span)) return;
       this.endedForeign.add(span);
@@ -525,7 +529,14 @@ export class MessagingTelemetry {
 
   private track(span: Span, op: Op, operationName: string, destination: string, startTime: number | undefined, messageCount: number): void {
     if (span === NON_RECORDING_SPAN) return;
-    this.states.set(span, { op, operationName, destination, startMs: startTime ?? nowMs(), messageCount, ended: false });
+    const state: SpanState = { op, operationName, destination, startMs: startTime ?? nowMs(), messageCount, ended: false };
+    // On the span itself (a span we just started): a WeakMap entry per message costs the GC far more.
+    if (Object.isExtensible(span)) (span as TrackedSpan)[SPAN_STATE] = state;
+    else this.states.set(span, state);
+  }
+
+  private stateOf(span: Span): SpanState | undefined {
+    return (span as TrackedSpan)[SPAN_STATE] ?? this.states.get(span);
   }
 
   /** The incoming span context as we may use it: valid, and without its sampled flag when that is not trusted. */
@@ -565,7 +576,7 @@ export class MessagingTelemetry {
   }
 
   private recordDropped(span: Span, dropped: string[]): void {
-    const destination = this.states.get(span)?.destination ?? '';
+    const destination = this.stateOf(span)?.destination ?? '';
     try {
       if (span.isRecording()) span.setAttribute(ATTR_BROKERTRACE_CONTEXT_DROPPED, dropped);
       const attrs = this.attributesOf(destination);
