@@ -28,11 +28,33 @@ import type { KafkaTracing } from './tracing.js';
 export interface ConsumerState {
   readonly tracing: KafkaTracing;
   readonly info: ClientInfo;
-  readonly deliveries: DeliveryCounter;
+  /** The highest offset handed over, per topic and partition: kafkajs hands a partition's offsets in order. */
+  readonly highest: Map<string, number[]>;
+  /** Offsets handed over again (at or below the highest), with how often: only re-deliveries are kept. */
+  readonly redeliveries: DeliveryCounter;
 }
 
 export function createConsumerState(tracing: KafkaTracing, info: ClientInfo): ConsumerState {
-  return { tracing, info, deliveries: new DeliveryCounter(tracing.options.deliveryTracking, 'deliveryTracking') };
+  return { tracing, info, highest: new Map(), redeliveries: new DeliveryCounter(tracing.options.deliveryTracking, 'deliveryTracking') };
+}
+
+/**
+ * How many times this consumer has been handed this offset, 1 the first time. The common case (an offset past
+ * the partition's highest so far) costs two array reads and no allocation; a re-seen offset (the handler threw,
+ * a rebalance, a seek back) is counted in the bounded redelivery memory.
+ */
+function handOverCount(state: ConsumerState, topic: string, partition: number, offset: string): number {
+  const key = () => `${state.info.groupId ?? ''}/${topic}/${partition}/${offset}`;
+  const n = Number(offset);
+  if (!Number.isSafeInteger(n)) return state.redeliveries.record(key()); // beyond 2^53: every offset remembered
+  let byPartition = state.highest.get(topic);
+  if (byPartition === undefined) state.highest.set(topic, (byPartition = []));
+  const highest = byPartition[partition];
+  if (highest === undefined || n > highest) {
+    byPartition[partition] = n;
+    return 1;
+  }
+  return 1 + state.redeliveries.record(key());
 }
 
 /** Facts of each message of an `eachBatch` call, recorded once when the batch arrived (read by the helper). */
@@ -55,14 +77,13 @@ function recordDelivery(
   message: ConsumedMessage,
 ): MessageFacts {
   const { options } = state.tracing;
-  const key = `${state.info.groupId ?? ''}/${topic}/${partition}/${message.offset}`;
   return consumedFacts({
     topic,
     partition,
     offset: message.offset,
     timestamp: message.timestamp,
     headers: message.headers,
-    seenCount: state.deliveries.record(key),
+    seenCount: handOverCount(state, topic, partition, message.offset),
     retryCountHeaders: options.retryCountHeaders,
     deadLetterHeaders: options.deadLetterHeaders,
   });

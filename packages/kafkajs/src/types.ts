@@ -55,7 +55,10 @@ export interface KafkaJsConfig extends MessagingInstrumentationConfig {
    * messages, reason `redelivered`). Default `['kafka_dlt-original-topic']` (Spring Kafka's dead-letter publisher).
    */
   deadLetterHeaders?: ReadonlyArray<string>;
-  /** How many offsets each consumer remembers to notice re-deliveries. Default `{ maxEntries: 10000, ttlMs: 600000 }`. */
+  /**
+   * How many re-delivered offsets each consumer remembers, to count their deliveries (an offset at or below the
+   * highest one a partition has handed over is a re-delivery). Default `{ maxEntries: 10000, ttlMs: 600000 }`.
+   */
   deliveryTracking?: DeliveryTracking;
   /**
    * The most bytes one record may take (the producer's `max.request.size` / the topic's `max.message.bytes`):
