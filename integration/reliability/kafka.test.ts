@@ -3,7 +3,7 @@
 import type { Consumer, EachMessagePayload, Kafka, Producer } from 'kafkajs';
 import { traceConsumer, traceProducer } from '@brokertrace/kafkajs';
 import type { KafkaJsConfig } from '@brokertrace/kafkajs';
-import { FaultError, faults, ledgerProvider, quietDiag, telemetry } from './support';
+import { FaultError, describeTracingFaults, ledgerProvider, telemetry } from './support';
 import type { Fault } from './support';
 import { Countdown } from '../harness/countdown';
 import { checkExactlyOnceInOrder, createTopic, deliveryOf, kafkaClient, kafkaDiffs, kafkaMessage, sendRange, subscribed } from './kafka-support';
@@ -74,24 +74,7 @@ describe(`no harm to messages: ${N} messages`, () => {
   });
 });
 
-describe('faults inside the tracing, during real sends and consumes', () => {
-  let restoreDiag: () => void;
-  beforeEach(() => (restoreDiag = quietDiag()));
-  afterEach(() => restoreDiag());
-
-  test.each(faults().map((f) => [f.name]))('%s: sends succeed, handlers run once per delivery, handler errors reach kafkajs unchanged', async (name) => {
-    const fault = faults().find((f) => f.name === name)!;
-    const uninstall = fault.install();
-    try {
-      await faultScenario(fault);
-    } finally {
-      uninstall();
-    }
-    expect(fault.counter.fired).toBeGreaterThan(0);
-    expect(fault.ledger.openNames()).toEqual([]);
-    await fault.provider.shutdown();
-  });
-});
+describeTracingFaults('faults inside the tracing, during real sends and consumes', 'sends succeed, handlers run once per delivery, handler errors reach kafkajs unchanged', faultScenario);
 
 const FAULT_MESSAGES = 30;
 const FAILING_INDEX = 7;

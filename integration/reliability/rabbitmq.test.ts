@@ -3,7 +3,7 @@
 import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import { traceChannel } from '@brokertrace/amqplib';
 import type { AmqplibTraceConfig } from '@brokertrace/amqplib';
-import { FaultError, faults, ledgerProvider, quietDiag, telemetry } from './support';
+import { FaultError, describeTracingFaults, ledgerProvider, telemetry } from './support';
 import type { Fault } from './support';
 import { amqpDiffs, amqpMessage, deliveryOf, namedConnection, sentPropertyDiffs, tempQueue } from './rabbitmq-support';
 import type { AmqpDelivery } from './rabbitmq-support';
@@ -165,21 +165,4 @@ async function faultScenario(fault: Fault): Promise<void> {
   }
 }
 
-describe('faults inside the tracing, during real publishes and consumes', () => {
-  let restoreDiag: () => void;
-  beforeEach(() => (restoreDiag = quietDiag()));
-  afterEach(() => restoreDiag());
-
-  test.each(faults().map((f) => [f.name]))('%s: publishes succeed, handlers run once per delivery, handler errors unchanged', async (name) => {
-    const fault = faults().find((f) => f.name === name)!;
-    const uninstall = fault.install();
-    try {
-      await faultScenario(fault);
-    } finally {
-      uninstall();
-    }
-    expect(fault.counter.fired).toBeGreaterThan(0);
-    expect(fault.ledger.openNames()).toEqual([]);
-    await fault.provider.shutdown();
-  });
-});
+describeTracingFaults('faults inside the tracing, during real publishes and consumes', 'publishes succeed, handlers run once per delivery, handler errors unchanged', faultScenario);

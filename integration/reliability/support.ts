@@ -264,3 +264,28 @@ export function bytesDiff(what: string, expected: Uint8Array | null | undefined,
   if (Buffer.compare(Buffer.from(expected), Buffer.from(actual)) === 0) return undefined;
   return `${what}: ${expected.length} bytes expected, ${actual.length} received (hex ${Buffer.from(actual).subarray(0, 16).toString('hex')}...)`;
 }
+
+/**
+ * One test per fault of {@link faults}: `scenario` runs real sends and consumes with the fault installed; the
+ * fault must have fired, and no span may be left open.
+ */
+export function describeTracingFaults(title: string, testName: string, scenario: (fault: Fault) => Promise<void>): void {
+  describe(title, () => {
+    let restoreDiag: () => void;
+    beforeEach(() => (restoreDiag = quietDiag()));
+    afterEach(() => restoreDiag());
+
+    test.each(faults().map((f) => [f.name]))(`%s: ${testName}`, async (name) => {
+      const fault = faults().find((f) => f.name === name)!;
+      const uninstall = fault.install();
+      try {
+        await scenario(fault);
+      } finally {
+        uninstall();
+      }
+      expect(fault.counter.fired).toBeGreaterThan(0);
+      expect(fault.ledger.openNames()).toEqual([]);
+      await fault.provider.shutdown();
+    });
+  });
+}
