@@ -82,6 +82,11 @@ export interface SendStart extends SpanStart {
   messageCount?: number;
   /** `messaging.operation.name`. Default `send` (e.g. `publish` for Pub/Sub). */
   operationName?: string;
+  /**
+   * The creation contexts injected into the messages (their create spans): the send span links to each, as the
+   * messaging conventions ask. Handed to the tracer at start, so samplers see them.
+   */
+  links?: Link[];
 }
 
 /** What {@link MessagingTelemetry.startProcess} takes. */
@@ -276,7 +281,7 @@ export class MessagingTelemetry {
   startSend(s: SendStart): Span {
     const count = s.messageCount;
     const kind = this.resolved.createSpans && count !== undefined && count > 1 ? SpanKind.CLIENT : SpanKind.PRODUCER;
-    return this.startOperation(s, Op.Send, s.operationName ?? 'send', 'send', kind, count, undefined);
+    return this.startOperation(s, Op.Send, s.operationName ?? 'send', 'send', kind, count, s.links);
   }
 
   /** Starts `create {destination}` (PRODUCER), one per message of a multi-message send. */
