@@ -7,6 +7,7 @@ import {
   ATTR_MESSAGING_MESSAGE_ID,
   ATTR_MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY,
   ATTR_MESSAGING_RABBITMQ_MESSAGE_DELIVERY_TAG,
+  isThenable,
 } from '@brokertrace/core';
 import { consumeDestination } from './destination.js';
 import { messageId, readFacts } from './facts.js';
@@ -41,10 +42,6 @@ function isMessage(value: unknown): value is AmqpMessage {
 /** Queues whose handler rejections were reported once through diag (bounded: queue names may be generated). */
 const queuesWarned = new Set<string>();
 const MAX_QUEUES_WARNED = 1000;
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
-}
 
 /**
  * An async handler's rejection goes on its span. The observer never rethrows: whoever holds the handler's

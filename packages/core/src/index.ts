@@ -24,7 +24,7 @@ export type { ResolvedPolicyOptions } from './policy.js';
 export { DeliveryCounter } from './duplicates.js';
 export type { DeliveryCounterOptions } from './duplicates.js';
 export { BrokerTraceConfigError } from './errors.js';
-export { MessagingTelemetry, errorType } from './telemetry.js';
+export { MessagingTelemetry, errorType, isThenable } from './telemetry.js';
 export type { MessagingTelemetryOptions, ProcessResult, ProcessStart, ReceiveStart, ReceivedMessage, SendStart, SettleStart } from './telemetry.js';
 export { LinkSamplingSampler } from './sampling.js';
 export { isPatched, onUnpatch, patchMethods, unpatchMethods } from './instance-patch.js';

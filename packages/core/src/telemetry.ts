@@ -667,7 +667,7 @@ function cached(map: Map<string, Attributes>, key: string, base: Attributes, ext
 }
 
 /** A promise or promise-like; false (not a throw) for an object whose `then` getter throws. */
-function isThenable(value: unknown): value is PromiseLike<unknown> {
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
   if (value === null || typeof value !== 'object') return false;
   try {
     return typeof (value as { then?: unknown }).then === 'function';
