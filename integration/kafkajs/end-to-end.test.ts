@@ -75,7 +75,7 @@ it('puts producer and consumer spans in one trace, with the broker facts on both
     'messaging.kafka.message.key': 'order-1',
     'messaging.consumer.group.name': 'billing-' + topic,
     'messaging.client.id': 'e2e-service',
-    'brokertrace.decision': 'child',
+    'brokertrace.decision.relationship': 'child',
     'brokertrace.decision.reason': 'fresh',
     'brokertrace.message.delivery_count': 1,
   });
@@ -128,7 +128,7 @@ it('links a message produced an hour ago, with reason stale', async () => {
 
   const send = t.spansNamed(`send ${topic}`)[0]!;
   const process = t.spansNamed(`process ${topic}`)[0]!;
-  expect(process.attributes['brokertrace.decision']).toBe('link');
+  expect(process.attributes['brokertrace.decision.relationship']).toBe('link');
   expect(process.attributes['brokertrace.decision.reason']).toBe('stale');
   expect(process.attributes['brokertrace.message.age_ms']).toBeGreaterThanOrEqual(3600_000);
   expect(process.spanContext().traceId).not.toBe(send.spanContext().traceId);

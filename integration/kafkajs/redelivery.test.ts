@@ -45,13 +45,13 @@ it('counts deliveries 1, 2, 3 as children and links the fourth', async () => {
 
   const first = attempts('first');
   expect(first.map((p) => p.attributes['brokertrace.message.delivery_count'])).toEqual([1, 2, 3]);
-  expect(first.map((p) => p.attributes['brokertrace.decision'])).toEqual(['child', 'child', 'child']);
+  expect(first.map((p) => p.attributes['brokertrace.decision.relationship'])).toEqual(['child', 'child', 'child']);
   expect(first.map((p) => p.status.code)).toEqual([SpanStatusCode.ERROR, SpanStatusCode.ERROR, SpanStatusCode.UNSET]);
   for (const p of first) expect(p.parentSpanContext?.spanId).toBe(sends.get('first')!.spanContext().spanId);
 
   const second = attempts('second');
   expect(second.map((p) => p.attributes['brokertrace.message.delivery_count'])).toEqual([1, 2, 3, 4]);
-  expect(second.map((p) => p.attributes['brokertrace.decision'])).toEqual(['child', 'child', 'child', 'link']);
+  expect(second.map((p) => p.attributes['brokertrace.decision.relationship'])).toEqual(['child', 'child', 'child', 'link']);
   const fourth = second[3]!;
   expect(fourth.attributes['brokertrace.decision.reason']).toBe('redelivered');
   expect(fourth.spanContext().traceId).not.toBe(sends.get('second')!.spanContext().traceId);

@@ -1,6 +1,6 @@
 // What a kafkajs client knows about itself but does not expose: its client id and consumer group. We learn
 // them from the client's own instrumentation events (no extra round trip), once, then stop listening.
-import { diag } from '@opentelemetry/api';
+import { log } from './diag.js';
 import type { KafkaEvent } from './internal-types.js';
 import { onUnpatch } from '@brokertrace/core';
 
@@ -40,6 +40,6 @@ export function learnOnce(client: object, eventKey: string, field: string, learn
       onUnpatch(client, () => remove?.());
     }
   } catch (err) {
-    diag.debug(`brokertrace/kafkajs: cannot listen to ${eventKey}`, err);
+    log.debug(`cannot listen to ${eventKey}`, err);
   }
 }

@@ -2,7 +2,7 @@
 import { BROKER_LIMITS, BrokerTraceConfigError } from '@brokertrace/core';
 import type { KafkaJsConfig } from './types.js';
 
-export const DEFAULT_RETRY_COUNT_HEADERS: ReadonlyArray<string> = Object.freeze(['x-retry-count', 'retry-count']);
+export const DEFAULT_RETRY_COUNT_HEADERS: ReadonlyArray<string> = Object.freeze(['x-retry-count', 'retry-count', 'retry_topic-attempts']);
 export const DEFAULT_DEAD_LETTER_HEADERS: ReadonlyArray<string> = Object.freeze(['kafka_dlt-original-topic']);
 export const DEFAULT_DELIVERY_TRACKING = Object.freeze({ maxEntries: 10000, ttlMs: 600000 });
 export const DEFAULT_MAX_RECORD_BYTES = BROKER_LIMITS.kafka.maxTotalBytes ?? 1048576;

@@ -1,7 +1,8 @@
 // Consumer side: a process span per message of `eachMessage`, a receive span linked to every message of
 // `eachBatch` (and `traceBatchMessage` for a process span per message inside it), delivery counts from offsets
 // this consumer has been handed before, and a settle span for explicit `commitOffsets`.
-import { ROOT_CONTEXT, diag } from '@opentelemetry/api';
+import { log } from './diag.js';
+import { ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Attributes, Context } from '@opentelemetry/api';
 import {
   ATTR_MESSAGING_CLIENT_ID,
@@ -120,7 +121,7 @@ function processMessage<R>(
     });
     telemetry.runHook(options.consumerHook, started.span, { topic, partition, message });
   } catch (err) {
-    diag.error('brokertrace/kafkajs: message left untraced', err);
+    log.error('message left untraced', err);
     return handler();
   }
   return telemetry.run(started.span, handler, started.context);
@@ -145,7 +146,7 @@ function traceEachMessage(state: ConsumerState, handler: EachMessage): EachMessa
     try {
       facts = recordDelivery(state, topic, partition, message);
     } catch (err) {
-      diag.error('brokertrace/kafkajs: message left untraced', err);
+      log.error('message left untraced', err);
       return handler.call(this, payload);
     }
     // kafkajs's fetch loop carries whatever context `run()` was called in: not a parent for its messages.
@@ -181,7 +182,7 @@ function traceEachBatch(state: ConsumerState, handler: EachBatch): EachBatch {
       });
       tracing.telemetry.runHook(tracing.options.batchHook, started.span, { topic, partition, messages });
     } catch (err) {
-      diag.error('brokertrace/kafkajs: batch left untraced', err);
+      log.error('batch left untraced', err);
       return handler.call(this, payload);
     }
     return tracing.telemetry.run(started.span, () => handler.call(this, payload), started.context);
@@ -233,7 +234,7 @@ export function traceRun(
         if (typeof eachBatch === 'function') traced.eachBatch = traceEachBatch(state, eachBatch as EachBatch);
       }
     } catch (err) {
-      diag.error('brokertrace/kafkajs: consumer left untraced', err);
+      log.error('consumer left untraced', err);
       traced = config;
     }
     return original.call(this, traced);

@@ -16,10 +16,22 @@ export function timestampMs(timestamp: unknown): number | undefined {
   return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
 
-/** The message key as a span attribute: strings as they are, bytes decoded as UTF-8; `null` has none. */
+// `fatal`: bytes that are not valid UTF-8 throw instead of turning into U+FFFD. Stateless between calls.
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The message key as a span attribute: strings as they are, bytes only when they are valid UTF-8 (a binary key
+ * such as an Avro, int64 or UUID encoding has no canonical string form, and the conventions say to leave it
+ * out); `null` has none.
+ */
 export function keyToString(key: unknown): string | undefined {
-  if (key === null || key === undefined) return undefined;
-  return headerValueToString(key);
+  if (typeof key === 'string') return key;
+  if (!(key instanceof Uint8Array)) return undefined;
+  try {
+    return STRICT_UTF8.decode(key);
+  } catch {
+    return undefined;
+  }
 }
 
 /** Finds a header by exact name, else case-insensitively (Kafka header keys are case-sensitive bytes). */
@@ -54,6 +66,12 @@ function countFromValue(value: unknown): number | undefined {
   return undefined;
 }
 
+/**
+ * Headers that hold the number of THIS attempt (1-based) rather than the earlier ones: Spring Kafka's retry
+ * topics write `retry_topic-attempts` = 2 on the first retry topic.
+ */
+const ATTEMPT_NUMBER_HEADERS: ReadonlySet<string> = new Set(['retry_topic-attempts']);
+
 /** Earlier attempts recorded by a retry-topic pattern: the first of `names` that holds a valid count. */
 export function retryCount(headers: KafkaHeaders | undefined, names: ReadonlyArray<string>): number | undefined {
   if (!headers) return undefined;
@@ -62,7 +80,7 @@ export function retryCount(headers: KafkaHeaders | undefined, names: ReadonlyArr
     const values: ReadonlyArray<unknown> = Array.isArray(raw) ? raw : [raw];
     for (const value of values) {
       const n = countFromValue(value);
-      if (n !== undefined) return n;
+      if (n !== undefined) return ATTEMPT_NUMBER_HEADERS.has(name.toLowerCase()) ? Math.max(0, n - 1) : n;
     }
   }
   return undefined;

@@ -1,15 +1,18 @@
 // Producer side: a send span per topic of each send/sendBatch call, a create span per message of a
-// multi-message send, the context fitted into a COPY of every message's headers, the broker's reply on the spans.
-import { context, diag, trace } from '@opentelemetry/api';
-import type { Attributes, Span } from '@opentelemetry/api';
+// multi-message send (linked from the send span), the context fitted into a COPY of every message's headers, the
+// broker's reply on the send span.
+import { context, trace } from '@opentelemetry/api';
+import type { Attributes, Link, Span } from '@opentelemetry/api';
 import {
   ATTR_MESSAGING_CLIENT_ID,
   ATTR_MESSAGING_DESTINATION_PARTITION_ID,
   ATTR_MESSAGING_KAFKA_OFFSET,
 } from '@brokertrace/core';
+import { isThenable } from '@brokertrace/core';
 import type { CarrierLimits } from '@brokertrace/core';
 import { ATTR_BROKERTRACE_KAFKA_TRANSACTIONAL, messageAttributes, offsetNumber } from './attributes.js';
 import type { ClientInfo } from './client-info.js';
+import { log } from './diag.js';
 import { payloadBytes } from './facts.js';
 import type { ProducerBatch, ProducerMessage, ProducerRecord, RecordMetadata, TopicMessages } from './internal-types.js';
 import type { KafkaTracing } from './tracing.js';
@@ -27,8 +30,6 @@ export const HEADER_OVERHEAD_BYTES = 4;
 interface OutgoingTopic {
   readonly topic: string;
   readonly send: Span;
-  /** One per message, in order, when create spans are on for this call. */
-  readonly creates: Span[] | undefined;
   /** The messages as they go out (copies where we added headers). */
   readonly messages: ProducerMessage[];
 }
@@ -61,74 +62,76 @@ function commonAttributes(tracing: KafkaTracing, info: ClientInfo, txn: Transact
   return attributes;
 }
 
-/** Starts the spans of one topic and builds its outgoing messages; undefined for an ignored topic. */
+/**
+ * Starts the spans of one topic and builds its outgoing messages; undefined for an ignored topic.
+ * A multi-message call (several messages, or any `sendBatch`) with create spans on: one `create` span per message,
+ * started in the caller's context and ended as soon as its context is in the message, then a CLIENT `send` span
+ * linked to every create span (links handed over at start, for samplers). Otherwise one PRODUCER `send` span whose
+ * own context goes into every message. A failure while preparing ends what was started with that error.
+ */
 function prepareTopic(
   tracing: KafkaTracing,
   info: ClientInfo,
   topic: string,
   messages: ReadonlyArray<ProducerMessage>,
   txn: TransactionTrace | undefined,
+  batchCall: boolean,
 ): OutgoingTopic | undefined {
   const { telemetry, options } = tracing;
   if (typeof topic !== 'string' || telemetry.isIgnored(topic)) return undefined;
   const count = messages.length;
   const common = commonAttributes(tracing, info, txn);
-  const sendAttributes = count === 1 ? messageAttributes(messages[0] ?? {}, options.captureMessageKey, { ...common }) : common;
-  const send = telemetry.startSend({ destination: topic, messageCount: count, attributes: sendAttributes });
-  const creates = telemetry.createSpans && count > 1 ? new Array<Span>() : undefined;
-  const prepared: OutgoingTopic = { topic, send, creates, messages: new Array<ProducerMessage>(count) };
+  const batch = telemetry.createSpans && (batchCall || count > 1);
+  const out = new Array<ProducerMessage>(count);
+  const started: Span[] = [];
   try {
-    const sendContext = creates ? trace.setSpan(context.active(), send) : undefined;
-    for (let i = 0; i < count; i++) {
-      const message = messages[i]!;
-      let carrier = send;
-      if (creates) {
+    let send: Span;
+    if (batch) {
+      const links: Link[] = [];
+      const parent = context.active();
+      for (let i = 0; i < count; i++) {
+        const message = messages[i]!;
         const attributes = messageAttributes(message ?? {}, options.captureMessageKey, { ...common });
-        carrier = telemetry.startCreate({ destination: topic, parent: sendContext, attributes });
-        creates.push(carrier);
+        const create = telemetry.startCreate({ destination: topic, parent, attributes });
+        started.push(create);
+        out[i] = withContext(tracing, create, message);
+        telemetry.runHook(options.producerHook, create, { topic, message: out[i]! });
+        // A create span is the message's creation, not its delivery: it ends once its context is in the message.
+        telemetry.end(create);
+        links.push({ context: create.spanContext() });
       }
-      const out = withContext(tracing, carrier, message);
-      prepared.messages[i] = out;
-      telemetry.runHook(options.producerHook, carrier, { topic, message: out });
+      send = telemetry.startSend({ destination: topic, messageCount: count, attributes: common, links });
+      started.push(send);
+    } else {
+      const attributes = count === 1 ? messageAttributes(messages[0] ?? {}, options.captureMessageKey, { ...common }) : common;
+      send = telemetry.startSend({ destination: topic, messageCount: count, attributes });
+      started.push(send);
+      for (let i = 0; i < count; i++) {
+        out[i] = withContext(tracing, send, messages[i]!);
+        telemetry.runHook(options.producerHook, send, { topic, message: out[i]! });
+      }
     }
+    txn?.record(topic, send, count);
+    return { topic, send, messages: out };
   } catch (err) {
-    endAll(tracing, [prepared], undefined);
+    // The real send still happens (untraced, by the caller); these spans say why they have no outcome.
+    for (const span of started) telemetry.end(span, err);
     throw err;
   }
-  txn?.record(topic, send, count);
-  return prepared;
 }
 
-/** Partition and offsets from the broker's reply, where they can be told per message. */
+/**
+ * Partition (and, for one message, offset) from the broker's reply on the send span. Create spans have ended by
+ * then (they cover the message's creation); the consumer's process span carries each message's offset.
+ */
 function applyReply(outgoing: OutgoingTopic, reply: unknown): void {
   if (!Array.isArray(reply)) return;
   const mine = (reply as RecordMetadata[]).filter((r) => r !== null && typeof r === 'object' && r.topicName === outgoing.topic);
-  const { send, creates, messages } = outgoing;
-  if (mine.length === 1) {
-    // Every message of this topic went to one partition, in order: offsets are base + index.
-    const r = mine[0]!;
-    const partition = String(r.partition);
-    const base = offsetNumber(r.baseOffset ?? r.offset);
-    send.setAttribute(ATTR_MESSAGING_DESTINATION_PARTITION_ID, partition);
-    if (messages.length === 1 && base !== undefined) send.setAttribute(ATTR_MESSAGING_KAFKA_OFFSET, base);
-    creates?.forEach((span, i) => {
-      span.setAttribute(ATTR_MESSAGING_DESTINATION_PARTITION_ID, partition);
-      if (base !== undefined) span.setAttribute(ATTR_MESSAGING_KAFKA_OFFSET, base + i);
-    });
-    return;
-  }
-  // Several partitions: only messages that named their partition can be matched to a reply.
-  if (!creates || !messages.every((m) => typeof m?.partition === 'number')) return;
-  const bases = new Map<number, number | undefined>();
-  for (const r of mine) bases.set(r.partition, offsetNumber(r.baseOffset ?? r.offset));
-  const index = new Map<number, number>();
-  messages.forEach((m, i) => {
-    const partition = m.partition as number;
-    const nth = index.get(partition) ?? 0;
-    index.set(partition, nth + 1);
-    const base = bases.get(partition);
-    if (base !== undefined) creates[i]!.setAttribute(ATTR_MESSAGING_KAFKA_OFFSET, base + nth);
-  });
+  if (mine.length !== 1) return;
+  const r = mine[0]!;
+  outgoing.send.setAttribute(ATTR_MESSAGING_DESTINATION_PARTITION_ID, String(r.partition));
+  const base = offsetNumber(r.baseOffset ?? r.offset);
+  if (outgoing.messages.length === 1 && base !== undefined) outgoing.send.setAttribute(ATTR_MESSAGING_KAFKA_OFFSET, base);
 }
 
 function finish(tracing: KafkaTracing, topics: ReadonlyArray<OutgoingTopic>, reply: unknown, error?: unknown): void {
@@ -138,10 +141,9 @@ function finish(tracing: KafkaTracing, topics: ReadonlyArray<OutgoingTopic>, rep
       try {
         applyReply(outgoing, reply);
       } catch (err) {
-        diag.debug('brokertrace/kafkajs: could not read the broker reply', err);
+        log.debug('could not read the broker reply', err);
       }
     }
-    outgoing.creates?.forEach((span) => telemetry.end(span, error));
     telemetry.end(outgoing.send, error);
   }
 }
@@ -166,7 +168,7 @@ function callTraced<R>(tracing: KafkaTracing, topics: ReadonlyArray<OutgoingTopi
     endAll(tracing, topics, err);
     throw err;
   }
-  if (result === null || typeof (result as { then?: unknown })?.then !== 'function') {
+  if (!isThenable(result)) {
     endAll(tracing, topics, undefined);
     return result;
   }
@@ -175,7 +177,7 @@ function callTraced<R>(tracing: KafkaTracing, topics: ReadonlyArray<OutgoingTopi
       try {
         finish(tracing, topics, reply);
       } catch (err) {
-        diag.debug('brokertrace/kafkajs: could not end send spans', err);
+        log.debug('could not end send spans', err);
       }
       return reply;
     },
@@ -198,11 +200,11 @@ export function traceSend(tracing: KafkaTracing, info: ClientInfo, original: Sen
     let outgoing: OutgoingTopic | undefined;
     let traced: ProducerRecord = record;
     try {
-      outgoing = prepareTopic(tracing, info, record.topic, record.messages, txn);
+      outgoing = prepareTopic(tracing, info, record.topic, record.messages, txn, false);
       if (outgoing) traced = { ...record, messages: outgoing.messages };
     } catch (err) {
-      diag.error('brokertrace/kafkajs: send left untraced', err);
-      if (outgoing) endAll(tracing, [outgoing], undefined);
+      // prepareTopic ended its spans with this error; the caller's record goes out as it was.
+      log.error('send left untraced', err);
       return original.call(this, record);
     }
     if (!outgoing) return original.call(this, record);
@@ -237,7 +239,7 @@ export function traceSendBatch(tracing: KafkaTracing, info: ClientInfo, original
       }
       const outgoing = new Map<string, ProducerMessage[]>();
       for (const [topic, messages] of byTopic) {
-        const prepared = prepareTopic(tracing, info, topic, messages, txn);
+        const prepared = prepareTopic(tracing, info, topic, messages, txn, true);
         if (!prepared) continue;
         topics.push(prepared);
         outgoing.set(topic, prepared.messages);
@@ -254,8 +256,9 @@ export function traceSendBatch(tracing: KafkaTracing, info: ClientInfo, original
       });
       traced = { ...batch, topicMessages };
     } catch (err) {
-      diag.error('brokertrace/kafkajs: sendBatch left untraced', err);
-      endAll(tracing, topics, undefined);
+      // The topics prepared so far end with the same error (the failing one ended its own): the batch goes out untraced.
+      log.error('sendBatch left untraced', err);
+      endAll(tracing, topics, err);
       return original.call(this, batch);
     }
     return callTraced(tracing, topics, () => original.call(this, traced));

@@ -1,6 +1,7 @@
 // Transactional producers: sends inside `producer.transaction()` are traced like any send (and marked
-// transactional); `commit()` and `abort()` each get a span saying what became of the transaction's messages.
-import { diag } from '@opentelemetry/api';
+// transactional); `commit()` and `abort()` each get a span saying what became of the transaction's messages,
+// named `commit_transaction` / `abort_transaction` so that they never mix with a consumer's offset `commit`.
+import { log } from './diag.js';
 import type { Span } from '@opentelemetry/api';
 import { ATTR_MESSAGING_BATCH_MESSAGE_COUNT, ATTR_MESSAGING_CLIENT_ID } from '@brokertrace/core';
 import type { ClientInfo } from './client-info.js';
@@ -31,6 +32,12 @@ export class TransactionTrace {
 }
 
 type Outcome = 'commit' | 'abort';
+
+/** `messaging.operation.name` of the span that ends a transaction (apart from the consumer's `commit`). */
+export const TRANSACTION_OPERATION: Readonly<Record<Outcome, string>> = Object.freeze({
+  commit: 'commit_transaction',
+  abort: 'abort_transaction',
+});
 type End = (this: unknown) => Promise<void>;
 
 function traceOutcome(
@@ -47,7 +54,7 @@ function traceOutcome(
       const clientId = tracing.options.clientId ?? info.clientId;
       span = tracing.telemetry.startSettle({
         destination: txn.destination(),
-        operationName: outcome,
+        operationName: TRANSACTION_OPERATION[outcome],
         attributes: {
           [ATTR_MESSAGING_BATCH_MESSAGE_COUNT]: txn.messageCount,
           [ATTR_BROKERTRACE_KAFKA_TRANSACTION_OUTCOME]: outcome,
@@ -56,7 +63,7 @@ function traceOutcome(
         },
       });
     } catch (err) {
-      diag.error(`brokertrace/kafkajs: transaction ${outcome} left untraced`, err);
+      log.error(`transaction ${outcome} left untraced`, err);
       return original.call(this);
     }
     return tracing.telemetry.run(span, () => original.call(this));
@@ -89,7 +96,7 @@ export function traceTransaction(
       try {
         return traceTransactionObject(tracing, info, t);
       } catch (err) {
-        diag.error('brokertrace/kafkajs: transaction left untraced', err);
+        log.error('transaction left untraced', err);
         return t;
       }
     });

@@ -40,14 +40,16 @@ export interface KafkaJsConfig extends MessagingInstrumentationConfig {
    */
   clientId?: string;
   /**
-   * Put the message key on spans as `messaging.kafka.message.key` (Buffers decoded as UTF-8). Keys can hold
+   * Put the message key on spans as `messaging.kafka.message.key` (Buffers only when valid UTF-8). Keys can hold
    * personal data: turn this off when they do. Default `true`.
    */
   captureMessageKey?: boolean;
   /**
    * Headers that retry-topic patterns use to count earlier failed attempts of a message. The first one present
    * (a decimal string, or a 4- or 8-byte big-endian integer) adds to the delivery count: delivery count =
-   * earlier attempts + times this consumer has been handed the offset. Default `['x-retry-count', 'retry-count']`.
+   * earlier attempts + times this consumer has been handed the offset. Spring Kafka's `retry_topic-attempts`
+   * holds the number of the current attempt, so one less is taken from it.
+   * Default `['x-retry-count', 'retry-count', 'retry_topic-attempts']`.
    */
   retryCountHeaders?: ReadonlyArray<string>;
   /**

@@ -1,5 +1,5 @@
 // Wrapping one client object in place (shared by the explicit wrappers and the instrumentation).
-import { diag } from '@opentelemetry/api';
+import { log } from './diag.js';
 import { learnOnce } from './client-info.js';
 import type { ClientInfo } from './client-info.js';
 import { createConsumerState, traceCommitOffsets, traceRun } from './consumer.js';
@@ -13,7 +13,7 @@ type Method<A extends unknown[], R> = (this: unknown, ...args: A) => R;
 
 function alreadyTraced(client: object): boolean {
   if (!isPatched(client)) return false;
-  diag.debug('brokertrace/kafkajs: client already traced, left as it is');
+  log.debug('client already traced, left as it is');
   return true;
 }
 

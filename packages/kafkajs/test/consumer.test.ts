@@ -50,7 +50,7 @@ describe('eachMessage', () => {
       'messaging.kafka.offset': Number(message.offset),
       'messaging.kafka.message.key': 'order-7',
       'messaging.consumer.group.name': 'billing',
-      'brokertrace.decision': 'child',
+      'brokertrace.decision.relationship': 'child',
       'brokertrace.decision.reason': 'fresh',
       'brokertrace.message.delivery_count': 1,
     });
@@ -70,7 +70,7 @@ describe('eachMessage', () => {
     for (let i = 0; i < 4; i++) await fake.deliver({ topic: 'orders', partition: 0, message: { ...message } });
     const spans = t.spans();
     expect(spans.map((s) => s.attributes['brokertrace.message.delivery_count'])).toEqual([1, 2, 3, 4]);
-    expect(spans.map((s) => s.attributes['brokertrace.decision'])).toEqual(['child', 'child', 'child', 'link']);
+    expect(spans.map((s) => s.attributes['brokertrace.decision.relationship'])).toEqual(['child', 'child', 'child', 'link']);
     expect(spans[3]!.attributes['brokertrace.decision.reason']).toBe('redelivered');
     expect(spans[3]!.spanContext().traceId).not.toBe(TRACE_ID);
     expect(spans[3]!.links[0]!.context.spanId).toBe(SPAN_ID);
@@ -94,7 +94,7 @@ describe('eachMessage', () => {
     const hourAgo = String(Date.now() - 3600_000);
     await fake.deliver({ topic: 'orders', partition: 0, message: consumed({ traceparent }, { timestamp: hourAgo }) });
     const [span] = t.spans();
-    expect(span!.attributes['brokertrace.decision']).toBe('link');
+    expect(span!.attributes['brokertrace.decision.relationship']).toBe('link');
     expect(span!.attributes['brokertrace.decision.reason']).toBe('stale');
     expect(span!.attributes['brokertrace.message.age_ms']).toBeGreaterThanOrEqual(3600_000);
   });

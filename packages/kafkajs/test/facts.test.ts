@@ -1,5 +1,5 @@
 import { BrokerTraceConfigError } from '@brokertrace/core';
-import { resolveKafkaOptions } from '../src/config';
+import { DEFAULT_RETRY_COUNT_HEADERS, resolveKafkaOptions } from '../src/config';
 import { consumedFacts, findHeader, hasAnyHeader, keyToString, retryCount, timestampMs } from '../src/facts';
 import { recordLimits } from '../src/producer';
 import { PACKAGE_VERSION } from '../src/version';
@@ -23,6 +23,10 @@ describe('facts', () => {
     expect(retryCount({ b: '5' }, ['a', 'b'])).toBe(5);
     expect(retryCount({ a: 'nope', b: '-1' }, ['a', 'b'])).toBeUndefined();
     expect(retryCount(undefined, ['a'])).toBeUndefined();
+    // Spring Kafka's retry topics: the header is the number of this attempt (4-byte int), one less were before it.
+    const springAttempt = Buffer.alloc(4);
+    springAttempt.writeInt32BE(3);
+    expect(retryCount({ 'retry_topic-attempts': springAttempt }, DEFAULT_RETRY_COUNT_HEADERS)).toBe(2);
   });
 
   it('reads timestamps, keys and header presence', () => {
@@ -31,6 +35,9 @@ describe('facts', () => {
     expect(timestampMs('abc')).toBeUndefined();
     expect(keyToString(Buffer.from('k1'))).toBe('k1');
     expect(keyToString(null)).toBeUndefined();
+    // A binary key with no canonical string form (an int64, UUID bytes, Avro) is left out, not mangled.
+    expect(keyToString(Buffer.from([0x00, 0xff, 0xfe, 0x80]))).toBeUndefined();
+    expect(keyToString(Buffer.from('clé-ü'))).toBe('clé-ü');
     expect(hasAnyHeader({ 'kafka_dlt-original-topic': Buffer.from('t') }, ['kafka_dlt-original-topic'])).toBe(true);
     expect(hasAnyHeader({}, ['kafka_dlt-original-topic'])).toBe(false);
     expect(findHeader({ TraceParent: 'x' }, 'traceparent')).toBe('x');
@@ -96,7 +103,7 @@ describe('configuration', () => {
     const o = resolveKafkaOptions();
     expect(o).toMatchObject({
       captureMessageKey: true,
-      retryCountHeaders: ['x-retry-count', 'retry-count'],
+      retryCountHeaders: ['x-retry-count', 'retry-count', 'retry_topic-attempts'],
       deadLetterHeaders: ['kafka_dlt-original-topic'],
       deliveryTracking: { maxEntries: 10000, ttlMs: 600000 },
       maxRecordBytes: 1048576,
