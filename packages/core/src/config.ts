@@ -2,6 +2,25 @@ import { BrokerTraceConfigError } from './errors.js';
 import { ResolvedPolicy, createPolicy } from './policy.js';
 import type { MessagingInstrumentationConfig } from './types.js';
 
+/** Default of `maxMetricDestinations`. */
+export const DEFAULT_MAX_METRIC_DESTINATIONS = 100;
+
+/** Top-level keys of {@link MessagingInstrumentationConfig}, plus `enabled` (OpenTelemetry's InstrumentationConfig). */
+export const CORE_CONFIG_KEYS: readonly string[] = Object.freeze([
+  'enabled',
+  'policy',
+  'ignoreDestinations',
+  'createSpans',
+  'baggageAllowList',
+  'followCreationSampling',
+  'ignoreIncomingSampledFlag',
+  'tracerProvider',
+  'meterProvider',
+  'existingContext',
+  'destinationTemplate',
+  'maxMetricDestinations',
+]);
+
 /** The base configuration, validated, with the policy resolved and destination matching prepared. */
 export interface ResolvedConfig {
   readonly config: MessagingInstrumentationConfig;
@@ -14,6 +33,9 @@ export interface ResolvedConfig {
   readonly ignorePredicate: ((destination: string) => boolean) | undefined;
   /** undefined: every baggage key travels. */
   readonly baggageAllowList: readonly (string | RegExp)[] | undefined;
+  readonly keepExistingContext: boolean;
+  readonly destinationTemplate: ((destination: string) => string | undefined) | undefined;
+  readonly maxMetricDestinations: number;
 }
 
 function optionalBoolean(config: Record<string, unknown>, key: string, fallback: boolean): boolean {
@@ -38,11 +60,18 @@ function stringOrRegExpList(value: unknown, option: string): (string | RegExp)[]
 
 /**
  * Validates the options every broker package shares; throws {@link BrokerTraceConfigError} naming the first bad
- * option. Options a package adds on top are left for the package to check.
+ * option. Options a package adds on top are left for the package to check, but must be named in
+ * `packageOptions`: any other top-level key is rejected (a misspelt option must not be silently ignored).
+ * Without `packageOptions`, unknown keys are not checked.
  */
-export function resolveConfig(config: MessagingInstrumentationConfig | undefined): ResolvedConfig {
+export function resolveConfig(config: MessagingInstrumentationConfig | undefined, packageOptions?: readonly string[]): ResolvedConfig {
   const cfg = (config ?? {}) as MessagingInstrumentationConfig & Record<string, unknown>;
   if (typeof cfg !== 'object' || cfg === null) throw new BrokerTraceConfigError('config', `expected an object, got ${typeof config}`);
+  if (packageOptions !== undefined) {
+    for (const key of Object.keys(cfg)) {
+      if (!CORE_CONFIG_KEYS.includes(key) && !packageOptions.includes(key)) throw new BrokerTraceConfigError(key, 'unknown option');
+    }
+  }
   const policy = createPolicy(cfg.policy);
   const createSpans = optionalBoolean(cfg, 'createSpans', true);
   const followCreationSampling = optionalBoolean(cfg, 'followCreationSampling', true);
@@ -70,8 +99,23 @@ export function resolveConfig(config: MessagingInstrumentationConfig | undefined
       throw new BrokerTraceConfigError(key, `expected an object with ${method}()`);
     }
   }
+  const existing: unknown = cfg.existingContext;
+  if (existing !== undefined && existing !== 'keep' && existing !== 'replace') {
+    throw new BrokerTraceConfigError('existingContext', `expected 'keep' or 'replace', got ${JSON.stringify(existing)}`);
+  }
+  const template: unknown = cfg.destinationTemplate;
+  if (template !== undefined && typeof template !== 'function') {
+    throw new BrokerTraceConfigError('destinationTemplate', `expected a function, got ${typeof template}`);
+  }
+  const maxDestinations: unknown = cfg.maxMetricDestinations ?? DEFAULT_MAX_METRIC_DESTINATIONS;
+  if (typeof maxDestinations !== 'number' || !Number.isInteger(maxDestinations) || maxDestinations < 1) {
+    throw new BrokerTraceConfigError('maxMetricDestinations', `expected an integer >= 1, got ${JSON.stringify(maxDestinations)}`);
+  }
   return {
     config: cfg,
+    keepExistingContext: existing !== 'replace',
+    destinationTemplate: template as ((destination: string) => string | undefined) | undefined,
+    maxMetricDestinations: maxDestinations,
     policy,
     createSpans,
     followCreationSampling,

@@ -121,8 +121,8 @@ function decision(relationship: Relationship, reason: DecisionReason, ageMs: num
 }
 
 /** Duplicates are counted per destination and consumer: fan-out to two queues or groups is not a duplicate. */
-function duplicateKey(facts: MessageFacts, messageId: string): string {
-  return (facts.destination ?? '') + '\u0000' + (facts.consumer ?? '') + '\u0000' + messageId;
+function duplicateKey(facts: MessageFacts, destination: string | undefined, messageId: string): string {
+  return (destination ?? '') + '\u0000' + (facts.consumer ?? '') + '\u0000' + messageId;
 }
 
 /** Age of a message in ms at `now`; a timestamp in the future (clock skew) counts as 0. */
@@ -142,7 +142,8 @@ export function messageAgeMs(enqueuedAtMs: number | undefined, now: number): num
  * 5. delivery count above `maxChildDeliveries`, or replayed from a dead-letter queue -> link (`redelivered`)
  * 6. message id seen before within the duplicate window -> link (`duplicate`)
  * 7. otherwise child (`fresh`)
- * A plain policy object is validated once and cached (keep passing the same object).
+ * A plain policy object is validated once and cached (keep passing the same object). `destination` and `batch`
+ * stand in for `facts.destination` / `facts.batch` when given (so callers need not copy the facts).
  *
  * @example
  * const { relationship, reason, ageMs } = decideRelationship({ enqueuedAtMs: msg.timestamp, deliveryCount: 1 }, creation);
@@ -152,25 +153,29 @@ export function decideRelationship(
   creationContext: SpanContext | undefined,
   policy?: RelationshipPolicy | ResolvedPolicy,
   now: number = Date.now(),
+  destination: string | undefined = facts.destination,
+  batch: boolean | undefined = facts.batch,
 ): Decision {
   const ageMs = messageAgeMs(facts.enqueuedAtMs, now);
   if (creationContext === undefined || !isSpanContextValid(creationContext)) return decision('child', 'no-context', ageMs);
-  const options = resolve(policy).forDestination(facts.destination);
+  const options = resolve(policy).forDestination(destination);
   if (options.decide !== undefined) {
     let answer: Relationship | undefined;
     try {
-      answer = options.decide(facts, creationContext);
+      // The callback sees the destination (and batch flag) the caller gave, even when the facts did not hold them.
+      const seen = facts.destination === destination && facts.batch === batch ? facts : { ...facts, destination, batch };
+      answer = options.decide(seen, creationContext);
     } catch (err) {
       diag.error('brokertrace: the policy `decide` callback threw; the automatic rules decide', err);
     }
     if (answer === 'child' || answer === 'link') return decision(answer, 'custom', ageMs);
   }
   if (options.mode !== 'auto') return decision(options.mode, 'forced', ageMs);
-  if (facts.batch === true) return decision('link', 'batch', ageMs);
+  if (batch === true) return decision('link', 'batch', ageMs);
   // Record the sighting before the other rules, so that a stale or redelivered message seen again is a duplicate.
   const seen =
     options.duplicates !== undefined && facts.messageId !== undefined && facts.messageId !== ''
-      ? options.duplicates.record(duplicateKey(facts, facts.messageId), now)
+      ? options.duplicates.record(duplicateKey(facts, destination, facts.messageId), now)
       : 1;
   if (ageMs !== undefined && ageMs > options.maxChildAgeMs) return decision('link', 'stale', ageMs);
   const deliveries = facts.deliveryCount;

@@ -61,26 +61,34 @@ export const METRIC_MESSAGING_CLIENT_CONSUMED_MESSAGES = 'messaging.client.consu
 
 // brokertrace's own attributes (project namespace, documented in the core README).
 /** `child` or `link`: how the consumer span relates to the message's creation context. */
-export const ATTR_BROKERTRACE_DECISION = 'brokertrace.decision';
+export const ATTR_BROKERTRACE_DECISION_RELATIONSHIP = 'brokertrace.decision.relationship';
+/**
+ * @deprecated renamed {@link ATTR_BROKERTRACE_DECISION_RELATIONSHIP} (an attribute name must not also be a
+ * namespace: `brokertrace.decision.reason` exists). Same value; will be removed.
+ */
+export const ATTR_BROKERTRACE_DECISION = ATTR_BROKERTRACE_DECISION_RELATIONSHIP;
 /** Why: `no-context`, `custom`, `forced`, `batch`, `stale`, `redelivered`, `duplicate`, `fresh`. */
 export const ATTR_BROKERTRACE_DECISION_REASON = 'brokertrace.decision.reason';
-/** Message age (queue latency) in ms at the time the consumer saw it; clock skew clamped to 0. */
+/** Message age (queue latency) in ms at the time the consumer saw it, on spans and links; clock skew clamped to 0. */
 export const ATTR_BROKERTRACE_MESSAGE_AGE_MS = 'brokertrace.message.age_ms';
 /** How many times the broker (or this consumer) has delivered the message, 1 the first time. */
 export const ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT = 'brokertrace.message.delivery_count';
 /** Context fields (or parts, `tracestate:vendor`) that did not fit in the message (string[]). */
 export const ATTR_BROKERTRACE_CONTEXT_DROPPED = 'brokertrace.context.dropped';
-/** Whether a consumed message carried a valid creation context (metric attribute). */
-export const ATTR_BROKERTRACE_CONTEXT_VALID = 'brokertrace.context.valid';
 /** The context field a `brokertrace.context.dropped` count is about (metric attribute). */
 export const ATTR_BROKERTRACE_CONTEXT_FIELD = 'brokertrace.context.field';
 /** On a link: `false` tells `LinkSamplingSampler` not to follow this link's sampled flag. */
 export const ATTR_BROKERTRACE_LINK_FOLLOW_SAMPLING = 'brokertrace.link.follow_sampling';
 
 // brokertrace's own metrics.
-/** Histogram of message age in ms. */
+/** Histogram of message age (queue latency) in seconds. */
 export const METRIC_BROKERTRACE_MESSAGE_AGE = 'brokertrace.message.age';
-/** Counter of child/link decisions, by `brokertrace.decision` and `brokertrace.decision.reason`. */
+/** Counter of child/link decisions (one per consumed message), by `brokertrace.decision.relationship` and `.reason`. */
 export const METRIC_BROKERTRACE_DECISIONS = 'brokertrace.decisions';
 /** Counter of context fields dropped for lack of space, by `brokertrace.context.field`. */
 export const METRIC_BROKERTRACE_CONTEXT_DROPPED = 'brokertrace.context.dropped';
+/**
+ * Counter of consumed messages that carried no valid creation context, with the attributes of
+ * `messaging.client.consumed.messages`: the broken-trace ratio of a destination is one division.
+ */
+export const METRIC_BROKERTRACE_CONSUMED_WITHOUT_CONTEXT = 'brokertrace.consumed.messages.without_context';

@@ -1,72 +1,46 @@
-import {
-  INVALID_SPAN_CONTEXT,
-  ROOT_CONTEXT,
-  SpanKind,
-  SpanStatusCode,
-  TraceFlags,
-  context,
-  createContextKey,
-  diag,
-  isSpanContextValid,
-  propagation,
-  trace,
-} from '@opentelemetry/api';
-import type {
-  Attributes,
-  Baggage,
-  BaggageEntry,
-  Context,
-  Link,
-  MeterProvider,
-  Span,
-  SpanContext,
-  TextMapGetter,
-  Tracer,
-  TracerProvider,
-} from '@opentelemetry/api';
+// The span lifecycle of every messaging operation: start (send/create, batch receive/process, process, settle),
+// end, run. Where a consumer span starts is consumer-context.ts; what goes into each message of a publish call
+// is producer.ts; what is recorded as metrics is messaging-metrics.ts; this file ties them to spans.
+import { INVALID_SPAN_CONTEXT, ROOT_CONTEXT, SpanKind, SpanStatusCode, context, createContextKey, trace } from '@opentelemetry/api';
+import type { Attributes, Context, DiagLogger, Link, MeterProvider, Span, TextMapGetter, Tracer, TracerProvider } from '@opentelemetry/api';
+import { filterBaggage } from './baggage.js';
 import { resolveConfig } from './config.js';
 import type { ResolvedConfig } from './config.js';
-import { extractContext } from './extract.js';
+import { resolveConsumerContext } from './consumer-context.js';
+import type { ConsumedMessage, ConsumerTrust } from './consumer-context.js';
+import { packageDiag } from './diagnostics.js';
 import { injectContext } from './inject.js';
 import { BROKER_LIMITS } from './limits.js';
-import { MetricsRecorder } from './metrics.js';
-import { decideRelationship, messageAgeMs } from './policy.js';
+import { MessagingMetrics } from './messaging-metrics.js';
+import type { MetricScope, ResolvedDestination } from './messaging-metrics.js';
+import { messageAgeMs } from './policy.js';
 import type { ResolvedPolicy } from './policy.js';
+import { startSendOperation } from './producer.js';
+import type { OutgoingMessage, SendMachinery, SendResult, SendStart } from './producer.js';
 import {
   ATTR_BROKERTRACE_CONTEXT_DROPPED,
-  ATTR_BROKERTRACE_CONTEXT_FIELD,
-  ATTR_BROKERTRACE_CONTEXT_VALID,
-  ATTR_BROKERTRACE_DECISION,
   ATTR_BROKERTRACE_DECISION_REASON,
-  ATTR_BROKERTRACE_LINK_FOLLOW_SAMPLING,
+  ATTR_BROKERTRACE_DECISION_RELATIONSHIP,
   ATTR_BROKERTRACE_MESSAGE_AGE_MS,
   ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT,
   ATTR_ERROR_TYPE,
   ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
+  ATTR_MESSAGING_DESTINATION_ANONYMOUS,
   ATTR_MESSAGING_DESTINATION_NAME,
-  ATTR_MESSAGING_MESSAGE_ID,
+  ATTR_MESSAGING_DESTINATION_TEMPLATE,
+  ATTR_MESSAGING_DESTINATION_TEMPORARY,
   ATTR_MESSAGING_OPERATION_NAME,
   ATTR_MESSAGING_OPERATION_TYPE,
   ATTR_MESSAGING_SYSTEM,
   ERROR_TYPE_VALUE_OTHER,
 } from './semconv.js';
-import type {
-  CarrierLimits,
-  Decision,
-  ExistingEntries,
-  InjectResult,
-  MessageFacts,
-  MessagingInstrumentationConfig,
-  MessagingSystem,
-  SpanHook,
-  SpanStart,
-} from './types.js';
+import type { CarrierLimits, Decision, ExistingEntries, InjectResult, MessageFacts, MessagingInstrumentationConfig, MessagingSystem, SpanHook, SpanStart } from './types.js';
 
 /** Options of {@link MessagingTelemetry}. */
 export interface MessagingTelemetryOptions {
   /** `messaging.system` of every span and metric. */
   system: MessagingSystem;
-  /** Instrumentation scope name of the tracer and meter, e.g. `@brokertrace/kafkajs`. */
+  /** Instrumentation scope name of the tracer and meter, e.g. `@brokertrace/kafkajs`; also core's diag namespace. */
   instrumentationName: string;
   /** Instrumentation scope version. */
   instrumentationVersion?: string;
@@ -74,19 +48,16 @@ export interface MessagingTelemetryOptions {
   config?: MessagingInstrumentationConfig;
   /** Carrier budget for {@link MessagingTelemetry.inject}. Default `BROKER_LIMITS[system]`. */
   limits?: CarrierLimits;
-}
-
-/** What {@link MessagingTelemetry.startSend} takes. */
-export interface SendStart extends SpanStart {
-  /** Messages in this publish call. >1 makes it a batch (`messaging.batch.message_count`; CLIENT kind when create spans are on). */
-  messageCount?: number;
-  /** `messaging.operation.name`. Default `send` (e.g. `publish` for Pub/Sub). */
-  operationName?: string;
   /**
-   * The creation contexts injected into the messages (their create spans): the send span links to each, as the
-   * messaging conventions ask. Handed to the tracer at start, so samplers see them.
+   * `error.type` of a failed operation from the broker's own error codes (kafkajs protocol error types, AMQP
+   * reply code names); `undefined` (or a throw) falls back to the error's class name.
    */
-  links?: Link[];
+  errorType?: (error: unknown) => string | undefined;
+  /**
+   * The package's own top-level config keys: any key that is neither one of them nor a core option is rejected
+   * with a {@link BrokerTraceConfigError} naming it. Without it, unknown keys are not checked.
+   */
+  packageOptions?: readonly string[];
 }
 
 /** What {@link MessagingTelemetry.startProcess} takes. */
@@ -97,6 +68,14 @@ export interface ProcessStart extends SpanStart {
   carrier?: unknown;
   /** Reads raw values from `carrier`; default: own properties of an object or entries of a Map. */
   getter?: TextMapGetter<unknown>;
+  /** `messaging.operation.name`. Default `process`. */
+  operationName?: string;
+  /**
+   * A per-message span inside a batch span (kafkajs `traceBatchMessage`): pass the batch span's context as
+   * `parent`. Decided by the `batch` rule (a link to the creation context); not counted again in the consumed
+   * and decision metrics (the batch span counted it). Default `false`.
+   */
+  inBatch?: boolean;
   /**
    * The message was already counted in `messaging.client.consumed.messages` by a receive span (semconv: count
    * each delivery once). Default `false`.
@@ -114,26 +93,31 @@ export interface ProcessResult {
   decision: Decision;
 }
 
-/** One message of a receive (batch) span. */
-export interface ReceivedMessage {
-  facts: MessageFacts;
-  carrier?: unknown;
-}
-
-/** What {@link MessagingTelemetry.startReceive} takes. */
-export interface ReceiveStart extends SpanStart {
-  /** Messages received; one link per message with a valid creation context. */
-  messages: ReadonlyArray<ReceivedMessage>;
-  /** `messaging.operation.name`. Default `receive` (e.g. `poll`, `get`, `eachBatch`). */
+/** What {@link MessagingTelemetry.startBatch} takes. */
+export interface BatchStart extends SpanStart {
+  /** `'receive'`: CLIENT `receive {dest}` of a pull API; `'process'`: CONSUMER `process {dest}` of a push batch handler. */
+  operationType: 'receive' | 'process';
+  /** `messaging.operation.name`. Default: the operation type (e.g. `poll`, `get`, `eachBatch`). */
   operationName?: string;
+  /** The messages; one link per message with a valid creation context. */
+  messages: ReadonlyArray<ConsumedMessage>;
   /** Reads raw values from each message's `carrier`. */
   getter?: TextMapGetter<unknown>;
 }
+
+/** @deprecated use {@link BatchStart} with `operationType: 'receive'`. */
+export type ReceiveStart = Omit<BatchStart, 'operationType'>;
+/** @deprecated use {@link ConsumedMessage}. */
+export type ReceivedMessage = ConsumedMessage;
 
 /** What {@link MessagingTelemetry.startSettle} takes. */
 export interface SettleStart extends SpanStart {
   /** `messaging.operation.name`: `ack`, `nack`, `reject`, `complete`, `abandon`, `dead_letter`, `delete`, `commit`... */
   operationName: string;
+  /** The settle API settles several messages at once (`ackAll`, `allUpTo`, a commit): sets `messaging.batch.message_count`. */
+  batch?: boolean;
+  /** How many messages a batch settle settles (`messaging.batch.message_count`, only with `batch`). */
+  messageCount?: number;
 }
 
 enum Op {
@@ -148,7 +132,8 @@ enum Op {
 interface SpanState {
   op: Op;
   operationName: string;
-  destination: string;
+  operationType: string;
+  scope: MetricScope;
   startMs: number;
   messageCount: number;
   ended: boolean;
@@ -158,25 +143,24 @@ interface SpanState {
 const SPAN_STATE = Symbol('brokertrace.spanState');
 type TrackedSpan = Span & { [SPAN_STATE]?: SpanState };
 
-/** Pre-built metric attribute sets of one destination (metric attributes are the same for most messages). */
-interface DestinationAttributes {
-  base: Attributes;
-  consumed: Map<string, Attributes>;
-  decisions: Map<string, Attributes>;
-  operations: Map<string, Attributes>;
-}
-
 // @opentelemetry/core's suppressTracing() key (createContextKey uses Symbol.for, so this is the same key).
 const SUPPRESS_TRACING_KEY = createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
-const MAX_CACHED_DESTINATIONS = 1000;
+const MAX_WARNED_DESTINATIONS = 1000;
 const NON_RECORDING_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 const SUPPRESSED_DECISION: Decision = Object.freeze({ relationship: 'child', reason: 'no-context', ageMs: undefined });
 
+/** The one clock of brokertrace's spans and durations: ms since the epoch, from the monotonic performance clock. */
 function nowMs(): number {
   return performance.timeOrigin + performance.now();
 }
 
-function spanName(operationName: string, destination: string): string {
+function isSuppressed(ctx: Context): boolean {
+  return ctx.getValue(SUPPRESS_TRACING_KEY) === true;
+}
+
+/** `{operation} {destination}`; an anonymous or temporary destination's name is left out (its template kept). */
+function spanName(operationName: string, s: SpanStart, template: string | undefined): string {
+  const destination = s.anonymous === true || s.temporary === true ? (template ?? '') : s.destination;
   return destination === '' ? operationName : operationName + ' ' + destination;
 }
 
@@ -206,27 +190,49 @@ export function errorType(error: unknown): string {
  *
  * @example
  * const telemetry = new MessagingTelemetry({ system: 'kafka', instrumentationName: '@brokertrace/kafkajs', config });
- * const span = telemetry.startSend({ destination: topic, messageCount: messages.length });
- * const { fields } = telemetry.inject(span, message.headers);
- * return telemetry.run(span, () => producer.send({ topic, messages: withHeaders(messages, fields) }));
+ * const { span, context, injections } = telemetry.startSend({ destination: topic, batch: true, messages: messages.map((m) => ({ existing: m.headers })) });
+ * return telemetry.run(span, () => producer.send({ topic, messages: withHeaders(messages, injections) }), context);
  */
 export class MessagingTelemetry {
   readonly system: MessagingSystem;
   readonly limits: CarrierLimits;
+  /** Core's diag logger for this instrumentation (namespace: `instrumentationName`). */
+  readonly log: DiagLogger;
   private resolved: ResolvedConfig;
+  private trust: ConsumerTrust;
   private tracer: Tracer;
-  private readonly metrics: MetricsRecorder;
+  private readonly metrics: MessagingMetrics;
+  private readonly machinery: SendMachinery;
   private readonly states = new WeakMap<Span, SpanState>();
   private readonly endedForeign = new WeakSet<Span>();
   private readonly warnedDestinations = new Set<string>();
-  private destinationAttributes = new Map<string, DestinationAttributes>();
 
   constructor(private readonly options: MessagingTelemetryOptions) {
     this.system = options.system;
     this.limits = options.limits ?? BROKER_LIMITS[options.system];
-    this.resolved = resolveConfig(options.config);
+    this.log = packageDiag(options.instrumentationName);
+    this.resolved = resolveConfig(options.config, options.packageOptions);
+    this.trust = trustOf(this.resolved);
     this.tracer = this.makeTracer(this.resolved.config.tracerProvider);
-    this.metrics = new MetricsRecorder(options.instrumentationName, options.instrumentationVersion, this.resolved.config.meterProvider);
+    this.metrics = new MessagingMetrics(
+      options.system,
+      options.instrumentationName,
+      options.instrumentationVersion,
+      this.resolved.config.meterProvider,
+      this.resolved.maxMetricDestinations,
+      this.resolved.destinationTemplate,
+      this.log,
+    );
+    // Bound once: the producer logic calls back into the span lifecycle without a closure per call.
+    this.machinery = {
+      options: () => this.resolved,
+      log: this.log,
+      startCreate: (s, message, parent) => this.startCreateFor(s, message, parent),
+      startSendSpan: (s, kind, links, parent, count) =>
+        this.startOperation(s, Op.Send, s.operationName ?? 'send', 'send', kind, s.batch === true ? count : undefined, links, parent, count),
+      inject: (span, base, existing, limits) => this.injectInto(span, base, existing, limits ?? this.limits),
+      end: (span) => this.end(span),
+    };
   }
 
   /** The validated configuration in effect. */
@@ -244,12 +250,21 @@ export class MessagingTelemetry {
     return this.resolved.createSpans;
   }
 
+  /** The clock every `startTime` a package passes must come from: ms since the epoch, monotonic within the process. */
+  now(): number {
+    return nowMs();
+  }
+
   /** Replaces the configuration; validates it first (throws {@link BrokerTraceConfigError}, keeping the old one). */
   setConfig(config: MessagingInstrumentationConfig | undefined): void {
-    const resolved = resolveConfig(config);
+    const resolved = resolveConfig(config, this.options.packageOptions);
+    const destinationsChanged =
+      resolved.maxMetricDestinations !== this.resolved.maxMetricDestinations || resolved.destinationTemplate !== this.resolved.destinationTemplate;
     this.resolved = resolved;
+    this.trust = trustOf(resolved);
     this.tracer = this.makeTracer(resolved.config.tracerProvider);
     this.metrics.setMeterProvider(resolved.config.meterProvider);
+    if (destinationsChanged) this.metrics.setDestinationOptions(resolved.maxMetricDestinations, resolved.destinationTemplate);
   }
 
   /** Uses this tracer provider from now on (InstrumentationBase.setTracerProvider). */
@@ -271,27 +286,39 @@ export class MessagingTelemetry {
       try {
         return r.ignorePredicate(destination) === true;
       } catch (err) {
-        diag.error('brokertrace: the ignoreDestinations predicate threw; the destination is traced', err);
+        this.log.error('the ignoreDestinations predicate threw; the destination is traced', err);
       }
     }
     return false;
   }
 
-  /** Starts `send {destination}`: PRODUCER, or CLIENT when it sends several messages that get create spans. */
-  startSend(s: SendStart): Span {
-    const count = s.messageCount;
-    const kind = this.resolved.createSpans && count !== undefined && count > 1 ? SpanKind.CLIENT : SpanKind.PRODUCER;
-    return this.startOperation(s, Op.Send, s.operationName ?? 'send', 'send', kind, count, s.links);
+  /**
+   * Starts the spans of one publish call and computes each message's context (see {@link SendStart}):
+   * messages that carry a context keep it (`existingContext: 'keep'`, the send span links to them); with
+   * `batch` and `createSpans`, a `create` span per other message, started in the caller's context, injected and
+   * ended at once, and a CLIENT send span linking to all of them; otherwise a PRODUCER send span whose context
+   * goes into every other message. End the send span with {@link end} when the broker answered.
+   */
+  startSend(s: SendStart): SendResult {
+    const parent = s.parent ?? context.active();
+    if (isSuppressed(parent)) {
+      return { span: NON_RECORDING_SPAN, context: parent, injections: new Array<InjectResult | undefined>(s.messages?.length ?? 0) };
+    }
+    return startSendOperation(this.machinery, s, parent);
   }
 
-  /** Starts `create {destination}` (PRODUCER), one per message of a multi-message send. */
+  /** @deprecated `startSend` starts the create spans itself (started in the caller's context, ended after injection). */
   startCreate(s: SpanStart): Span {
-    return this.startOperation(s, Op.Create, 'create', 'create', SpanKind.PRODUCER, undefined, undefined);
+    return this.startOperation(s, Op.Create, 'create', 'create', SpanKind.PRODUCER, undefined, undefined, s.parent ?? context.active(), 1);
   }
 
-  /** Starts a settle span such as `ack {destination}` (CLIENT, `messaging.operation.type` `settle`). */
+  /**
+   * Starts a settle span such as `ack {destination}` (CLIENT, `messaging.operation.type` `settle`), under the
+   * active context by default (settlement is called from user code, usually inside the process span).
+   */
   startSettle(s: SettleStart): Span {
-    return this.startOperation(s, Op.Settle, s.operationName, 'settle', SpanKind.CLIENT, undefined, undefined);
+    const count = s.batch === true ? (s.messageCount ?? undefined) : undefined;
+    return this.startOperation(s, Op.Settle, s.operationName, 'settle', SpanKind.CLIENT, count, undefined, s.parent ?? context.active(), count ?? 1);
   }
 
   /**
@@ -300,151 +327,103 @@ export class MessagingTelemetry {
    * (`brokertrace.context.dropped`), counted, and warned about once per destination. Never mutates `existing`.
    */
   inject(span: Span, existing: ExistingEntries, limits: CarrierLimits = this.limits): InjectResult {
-    let ctx = trace.setSpan(context.active(), span);
-    if (this.resolved.baggageAllowList !== undefined) ctx = this.filterBaggage(ctx);
-    const result = injectContext(ctx, existing, limits);
-    if (result.dropped.length > 0) this.recordDropped(span, result.dropped);
-    return result;
+    return this.injectInto(span, context.active(), existing, limits);
   }
 
   /**
-   * Starts `process {destination}` (CONSUMER) for one message handed to user code: extracts its creation
-   * context, decides child or link by the policy, and starts the span as a child of it, or linked to it under
-   * the ambient span (or as a root); with `child`, an ambient span is kept as a link. Records the decision,
-   * reason, age and delivery count. Run the handler in the returned `context`.
+   * Starts `process {destination}` (CONSUMER) for one message handed to user code, from the message's own
+   * context, never the active one: `parent` is the ambient context the package knows to be legitimate (default
+   * ROOT_CONTEXT). Decision `child`: a child of the creation context, linked to it and to the ambient span;
+   * `link`: a child of the ambient (or a root), linked to the creation context. Records decision, reason, age
+   * and delivery count. Run the handler in the returned `context`.
    */
   startProcess(s: ProcessStart): ProcessResult {
-    const parent = s.parent ?? context.active();
+    const ambient = s.parent ?? ROOT_CONTEXT;
     // Suppressed: no span, so no decision either (and nothing recorded in the duplicate window).
-    if (parent.getValue(SUPPRESS_TRACING_KEY) === true) return { span: NON_RECORDING_SPAN, context: parent, decision: SUPPRESSED_DECISION };
-    const destination = s.destination;
-    const facts = s.facts.destination === undefined ? { ...s.facts, destination } : s.facts;
-    let extracted: Context | undefined;
-    let creation: SpanContext | undefined;
-    if (s.carrier !== undefined && s.carrier !== null) {
-      extracted = extractContext(s.carrier, s.getter, ROOT_CONTEXT);
-      creation = this.trustedSpanContext(trace.getSpanContext(extracted));
-    }
-    const now = Date.now();
-    const decision = decideRelationship(facts, creation, this.resolved.policy, now);
-
-    let base = parent;
-    let links: Link[] | undefined;
-    if (decision.relationship === 'child' && creation !== undefined) {
-      const ambient = trace.getSpanContext(parent);
-      if (ambient !== undefined && isSpanContextValid(ambient)) links = [{ context: ambient }];
-      base = trace.setSpanContext(parent, creation);
-    } else if (creation !== undefined) {
-      links = [{ context: creation, attributes: this.linkAttributes(facts, decision.ageMs) }];
-    }
-    if (extracted !== undefined) {
-      const bag = propagation.getBaggage(extracted);
-      if (bag !== undefined) base = this.filterBaggage(propagation.setBaggage(base, bag));
-    }
-
-    const attributes: Attributes = {
-      [ATTR_MESSAGING_SYSTEM]: this.system,
-      [ATTR_MESSAGING_OPERATION_NAME]: 'process',
-      [ATTR_MESSAGING_OPERATION_TYPE]: 'process',
-      [ATTR_MESSAGING_DESTINATION_NAME]: destination,
-      [ATTR_BROKERTRACE_DECISION]: decision.relationship,
-      [ATTR_BROKERTRACE_DECISION_REASON]: decision.reason,
-    };
+    if (isSuppressed(ambient)) return { span: NON_RECORDING_SPAN, context: ambient, decision: SUPPRESSED_DECISION };
+    const facts = s.facts;
+    const resolved = resolveConsumerContext(
+      { destination: s.destination, ambient, message: s, inBatch: s.inBatch, getter: s.getter, now: Date.now() },
+      this.trust,
+    );
+    const decision = resolved.decision;
+    const operationName = s.operationName ?? 'process';
+    const destination = this.metrics.destination(s.destination, s.destinationTemplate, s.anonymous, s.temporary);
+    const attributes = this.baseAttributes(s, operationName, 'process', destination);
+    attributes[ATTR_BROKERTRACE_DECISION_RELATIONSHIP] = decision.relationship;
+    attributes[ATTR_BROKERTRACE_DECISION_REASON] = decision.reason;
     if (decision.ageMs !== undefined) attributes[ATTR_BROKERTRACE_MESSAGE_AGE_MS] = decision.ageMs;
     if (facts.deliveryCount !== undefined) attributes[ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT] = facts.deliveryCount;
     copyAttributes(attributes, s.attributes);
-    const span = this.startSpan(spanName('process', destination), SpanKind.CONSUMER, attributes, links, base, s.startTime);
-    this.track(span, Op.Process, 'process', destination, s.startTime, 1);
-
-    try {
-      const m = this.metrics.instruments;
-      const attrs = this.attributesOf(destination);
-      m.decisions.add(1, cached(attrs.decisions, decision.relationship + '/' + decision.reason, attrs.base, {
-        [ATTR_BROKERTRACE_DECISION]: decision.relationship,
-        [ATTR_BROKERTRACE_DECISION_REASON]: decision.reason,
-      }));
-      if (s.countedByReceive !== true) this.recordConsumed(attrs, 'process', 1, creation !== undefined, decision.ageMs);
-    } catch (err) {
-      diag.debug('brokertrace: metric recording failed', err);
+    const scope = this.metrics.scope(destination, s.metricAttributes);
+    const span = this.startSpan(spanName(operationName, s, destination.template), SpanKind.CONSUMER, attributes, resolved.links, resolved.parent, s.startTime);
+    this.track(span, Op.Process, operationName, 'process', scope, s.startTime, 1);
+    if (s.inBatch !== true && s.countedByReceive !== true) {
+      this.metrics.consumed(scope, operationName, 1, resolved.withContext === 1 ? 0 : 1);
+      this.metrics.decisions(scope, decision.relationship, decision.reason, 1);
+      if (decision.ageMs !== undefined) this.metrics.age(scope, decision.ageMs);
     }
-    return { span, context: trace.setSpan(base, span), decision };
+    return { span, context: trace.setSpan(resolved.parent, span), decision };
   }
 
   /**
-   * Starts `receive {destination}` (CLIENT) for a pull or batch API, with one link per message that carries a
-   * valid creation context (message id, delivery count and age on the link). Pass `startTime` when the span is
-   * started after the messages arrived.
+   * Starts a span for several messages at once, one link per message with a valid creation context (its
+   * `linkAttributes`, message id, delivery count and age on the link), `messaging.batch.message_count` always:
+   * - `operationType: 'receive'`: CLIENT `receive {dest}` for pull APIs (`messaging.client.operation.duration`);
+   * - `operationType: 'process'`: CONSUMER `process {dest}` over a push batch handler (`messaging.process.duration`).
+   * `parent`: the legitimate ambient context, default ROOT_CONTEXT. Each message is counted once as consumed, once
+   * as a decision (`link`/`batch`, or `no-context`), and its age recorded. Pass `startTime` (from {@link now})
+   * when the span is started after the messages arrived.
    */
-  startReceive(s: ReceiveStart): { span: Span; context: Context } {
-    const parent = s.parent ?? context.active();
-    const destination = s.destination;
-    const operationName = s.operationName ?? 'receive';
-    if (parent.getValue(SUPPRESS_TRACING_KEY) === true) return { span: NON_RECORDING_SPAN, context: parent };
+  startBatch(s: BatchStart): { span: Span; context: Context } {
+    const ambient = s.parent ?? ROOT_CONTEXT;
+    if (isSuppressed(ambient)) return { span: NON_RECORDING_SPAN, context: ambient };
     const now = Date.now();
     const messages = s.messages;
-    const links: Link[] = [];
-    const attrs = this.attributesOf(destination);
-    const m = this.metrics.instruments;
-    let valid = 0;
-    for (let i = 0; i < messages.length; i++) {
-      const message = messages[i]!;
-      const ageMs = messageAgeMs(message.facts.enqueuedAtMs, now);
-      let creation: SpanContext | undefined;
-      if (message.carrier !== undefined && message.carrier !== null) {
-        creation = this.trustedSpanContext(trace.getSpanContext(extractContext(message.carrier, s.getter, ROOT_CONTEXT)));
-      }
-      if (creation !== undefined) {
-        valid++;
-        links.push({ context: creation, attributes: this.linkAttributes(message.facts, ageMs) });
-      }
-      if (ageMs !== undefined) safeRecord(m.messageAge, ageMs, attrs.base);
+    const n = messages.length;
+    const resolved = resolveConsumerContext({ destination: s.destination, ambient, messages, getter: s.getter, now }, this.trust);
+    const process = s.operationType === 'process';
+    const operationName = s.operationName ?? s.operationType;
+    const destination = this.metrics.destination(s.destination, s.destinationTemplate, s.anonymous, s.temporary);
+    const scope = this.metrics.scope(destination, s.metricAttributes);
+    const attributes = this.baseAttributes(s, operationName, s.operationType, destination);
+    attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT] = n;
+    copyAttributes(attributes, s.attributes);
+    const kind = process ? SpanKind.CONSUMER : SpanKind.CLIENT;
+    const span = this.startSpan(spanName(operationName, s, destination.template), kind, attributes, resolved.links, ambient, s.startTime);
+    this.track(span, process ? Op.Process : Op.Receive, operationName, s.operationType, scope, s.startTime, n);
+
+    const withContext = resolved.withContext;
+    this.metrics.consumed(scope, operationName, n, n - withContext);
+    if (withContext > 0) this.metrics.decisions(scope, 'link', 'batch', withContext);
+    if (n > withContext) this.metrics.decisions(scope, 'child', 'no-context', n - withContext);
+    for (let i = 0; i < n; i++) {
+      const ageMs = messageAgeMs(messages[i]!.facts.enqueuedAtMs, now);
+      if (ageMs !== undefined) this.metrics.age(scope, ageMs);
     }
-    try {
-      if (valid > 0) m.consumedMessages.add(valid, this.consumedAttributes(attrs, operationName, true));
-      if (messages.length > valid) m.consumedMessages.add(messages.length - valid, this.consumedAttributes(attrs, operationName, false));
-      if (valid > 0) m.decisions.add(valid, cached(attrs.decisions, 'link/batch', attrs.base, { [ATTR_BROKERTRACE_DECISION]: 'link', [ATTR_BROKERTRACE_DECISION_REASON]: 'batch' }));
-    } catch (err) {
-      diag.debug('brokertrace: metric recording failed', err);
-    }
-    const span = this.startOperation(s, Op.Receive, operationName, 'receive', SpanKind.CLIENT, messages.length === 1 ? undefined : messages.length, links, parent);
-    return { span, context: trace.setSpan(parent, span) };
+    return { span, context: trace.setSpan(ambient, span) };
+  }
+
+  /** @deprecated use {@link startBatch} with `operationType: 'receive'`. */
+  startReceive(s: ReceiveStart): { span: Span; context: Context } {
+    return this.startBatch({ ...s, operationType: 'receive' });
   }
 
   /**
    * Ends a span once (later calls do nothing). With `error`: `error.type`, ERROR status and the exception event.
-   * Records the duration metric of the operation (and the sent-messages count for send spans).
+   * Records the duration metric of the operation, and for send spans `messaging.client.sent.messages` (with
+   * `error.type` when the send failed: the messages were attempted).
    */
   end(span: Span, error?: unknown): void {
-    const state = this.stateOf(span);
-    if (state === undefined) {
-      if (this.endedForeign.has(span)) return;
-      this.endedForeign.add(span);
-    } else {
-      if (state.ended) return;
-      state.ended = true;
-    }
-    const failed = error !== undefined;
-    const type = failed ? errorType(error) : undefined;
-    try {
-      if (failed && span.isRecording()) {
-        span.setAttribute(ATTR_ERROR_TYPE, type!);
-        if (isError(error)) {
-          span.recordException(error);
-          span.setStatus({ code: SpanStatusCode.ERROR, message: String(error.message) });
-        } else {
-          span.setStatus({ code: SpanStatusCode.ERROR, message: typeof error === 'string' ? error : errorType(error) });
-        }
-      }
-    } catch (err) {
-      diag.debug('brokertrace: recording an error on a span failed', err);
-    }
-    // Ended even when recording the error failed (a hostile error object): no span is ever left open.
-    try {
-      span.end();
-    } catch (err) {
-      diag.debug('brokertrace: ending a span failed', err);
-    }
-    if (state !== undefined) this.recordDuration(state, type);
+    this.finish(span, error, true);
+  }
+
+  /**
+   * Ends a send span whose messages never reached the client (a failure while preparing them): like
+   * {@link end}, but counts no sent messages.
+   */
+  endUnsent(span: Span, error?: unknown): void {
+    this.finish(span, error, false);
   }
 
   /**
@@ -481,8 +460,56 @@ export class MessagingTelemetry {
     try {
       hook(span, info);
     } catch (err) {
-      diag.error('brokertrace: a span hook threw; ignored', err);
+      this.log.error('a span hook threw; ignored', err);
     }
+  }
+
+  private finish(span: Span, error: unknown, countSent: boolean): void {
+    const state = this.stateOf(span);
+    if (state === undefined) {
+      if (this.endedForeign.has(span)) return;
+      this.endedForeign.add(span);
+    } else {
+      if (state.ended) return;
+      state.ended = true;
+    }
+    const failed = error !== undefined;
+    const type = failed ? this.errorTypeOf(error) : undefined;
+    try {
+      if (failed && span.isRecording()) {
+        span.setAttribute(ATTR_ERROR_TYPE, type!);
+        if (isError(error)) {
+          span.recordException(error);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: String(error.message) });
+        } else {
+          span.setStatus({ code: SpanStatusCode.ERROR, message: typeof error === 'string' ? error : errorType(error) });
+        }
+      }
+    } catch (err) {
+      this.log.debug('recording an error on a span failed', err);
+    }
+    // Ended even when recording the error failed (a hostile error object): no span is ever left open.
+    try {
+      span.end();
+    } catch (err) {
+      this.log.debug('ending a span failed', err);
+    }
+    if (state === undefined) return;
+    this.metrics.duration(state.scope, state.op === Op.Process, state.operationName, state.operationType, nowMs() - state.startMs, type);
+    if (state.op === Op.Send && countSent && state.messageCount > 0) this.metrics.sent(state.scope, state.operationName, state.messageCount, type);
+  }
+
+  private errorTypeOf(error: unknown): string {
+    const custom = this.options.errorType;
+    if (custom !== undefined) {
+      try {
+        const type = custom(error);
+        if (typeof type === 'string' && type !== '') return type;
+      } catch (err) {
+        this.log.debug('the errorType function threw; the class name is used', err);
+      }
+    }
+    return errorType(error);
   }
 
   private makeTracer(provider: TracerProvider | undefined): Tracer {
@@ -490,20 +517,28 @@ export class MessagingTelemetry {
     return (provider ?? trace.getTracerProvider()).getTracer(instrumentationName, instrumentationVersion);
   }
 
-  private startSpan(
-    name: string,
-    kind: SpanKind,
-    attributes: Attributes,
-    links: Link[] | undefined,
-    parent: Context,
-    startTime: number | undefined,
-  ): Span {
+  private startSpan(name: string, kind: SpanKind, attributes: Attributes, links: Link[] | undefined, parent: Context, startTime: number | undefined): Span {
     try {
       return this.tracer.startSpan(name, { kind, attributes, links, startTime }, parent);
     } catch (err) {
-      diag.error('brokertrace: the tracer threw on startSpan', err);
+      this.log.error('the tracer threw on startSpan', err);
       return NON_RECORDING_SPAN;
     }
+  }
+
+  /** The attributes every messaging span starts with (before the caller's own). */
+  private baseAttributes(s: SpanStart, operationName: string, operationType: string, destination: ResolvedDestination): Attributes {
+    const attributes: Attributes = {
+      [ATTR_MESSAGING_SYSTEM]: this.system,
+      [ATTR_MESSAGING_OPERATION_NAME]: operationName,
+      [ATTR_MESSAGING_OPERATION_TYPE]: operationType,
+      [ATTR_MESSAGING_DESTINATION_NAME]: s.destination,
+    };
+    if (destination.template !== undefined) attributes[ATTR_MESSAGING_DESTINATION_TEMPLATE] = destination.template;
+    if (s.anonymous === true) attributes[ATTR_MESSAGING_DESTINATION_ANONYMOUS] = true;
+    if (s.temporary === true) attributes[ATTR_MESSAGING_DESTINATION_TEMPORARY] = true;
+    copyAttributes(attributes, s.metricAttributes);
+    return attributes;
   }
 
   private startOperation(
@@ -514,27 +549,36 @@ export class MessagingTelemetry {
     kind: SpanKind,
     batchCount: number | undefined,
     links: Link[] | undefined,
-    parentContext?: Context,
+    parent: Context,
+    messageCount: number,
   ): Span {
-    const parent = parentContext ?? s.parent ?? context.active();
     // Suppressed tracing (an exporter's own traffic): no span, no attributes, no metrics.
-    if (parent.getValue(SUPPRESS_TRACING_KEY) === true) return NON_RECORDING_SPAN;
-    const attributes: Attributes = {
-      [ATTR_MESSAGING_SYSTEM]: this.system,
-      [ATTR_MESSAGING_OPERATION_NAME]: operationName,
-      [ATTR_MESSAGING_OPERATION_TYPE]: operationType,
-      [ATTR_MESSAGING_DESTINATION_NAME]: s.destination,
-    };
-    if (batchCount !== undefined && batchCount !== 1) attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT] = batchCount;
+    if (isSuppressed(parent)) return NON_RECORDING_SPAN;
+    const destination = this.metrics.destination(s.destination, s.destinationTemplate, s.anonymous, s.temporary);
+    const attributes = this.baseAttributes(s, operationName, operationType, destination);
+    if (batchCount !== undefined) attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT] = batchCount;
     copyAttributes(attributes, s.attributes);
-    const span = this.startSpan(spanName(operationName, s.destination), kind, attributes, links, parent, s.startTime);
-    this.track(span, op, operationName, s.destination, s.startTime, batchCount ?? 1);
+    const span = this.startSpan(spanName(operationName, s, destination.template), kind, attributes, links, parent, s.startTime);
+    this.track(span, op, operationName, operationType, this.metrics.scope(destination, s.metricAttributes), s.startTime, messageCount);
     return span;
   }
 
-  private track(span: Span, op: Op, operationName: string, destination: string, startTime: number | undefined, messageCount: number): void {
+  /** A create span for one message of a send: the send's destination, the message's own attributes. */
+  private startCreateFor(s: SendStart, message: OutgoingMessage, parent: Context): Span {
+    const start: SpanStart = message.attributes === undefined ? s : { ...s, attributes: message.attributes };
+    return this.startOperation(start, Op.Create, 'create', 'create', SpanKind.PRODUCER, undefined, undefined, parent, 1);
+  }
+
+  private injectInto(span: Span, base: Context, existing: ExistingEntries, limits: CarrierLimits): InjectResult {
+    const ctx = filterBaggage(trace.setSpan(base, span), this.resolved.baggageAllowList);
+    const result = injectContext(ctx, existing, limits);
+    if (result.dropped.length > 0) this.recordDropped(span, result.dropped);
+    return result;
+  }
+
+  private track(span: Span, op: Op, operationName: string, operationType: string, scope: MetricScope, startTime: number | undefined, messageCount: number): void {
     if (span === NON_RECORDING_SPAN) return;
-    const state: SpanState = { op, operationName, destination, startMs: startTime ?? nowMs(), messageCount, ended: false };
+    const state: SpanState = { op, operationName, operationType, scope, startMs: startTime ?? nowMs(), messageCount, ended: false };
     // On the span itself (a span we just started): a WeakMap entry per message costs the GC far more.
     if (Object.isExtensible(span)) (span as TrackedSpan)[SPAN_STATE] = state;
     else this.states.set(span, state);
@@ -544,126 +588,45 @@ export class MessagingTelemetry {
     return (span as TrackedSpan)[SPAN_STATE] ?? this.states.get(span);
   }
 
-  /** The incoming span context as we may use it: valid, and without its sampled flag when that is not trusted. */
-  private trustedSpanContext(sc: SpanContext | undefined): SpanContext | undefined {
-    if (sc === undefined || !isSpanContextValid(sc)) return undefined;
-    if (this.resolved.ignoreIncomingSampledFlag && (sc.traceFlags & TraceFlags.SAMPLED) !== 0) {
-      return { ...sc, traceFlags: sc.traceFlags & ~TraceFlags.SAMPLED };
-    }
-    return sc;
-  }
-
-  private linkAttributes(facts: MessageFacts, ageMs: number | undefined): Attributes {
-    const attributes: Attributes = {};
-    if (facts.messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = facts.messageId;
-    if (facts.deliveryCount !== undefined) attributes[ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT] = facts.deliveryCount;
-    if (ageMs !== undefined) attributes[ATTR_BROKERTRACE_MESSAGE_AGE_MS] = ageMs;
-    if (!this.resolved.followCreationSampling) attributes[ATTR_BROKERTRACE_LINK_FOLLOW_SAMPLING] = false;
-    return attributes;
-  }
-
-  private filterBaggage(ctx: Context): Context {
-    const allow = this.resolved.baggageAllowList;
-    if (allow === undefined) return ctx;
-    const bag = propagation.getBaggage(ctx);
-    if (bag === undefined) return ctx;
-    const entries = bag.getAllEntries();
-    let kept: Record<string, BaggageEntry> | undefined;
-    let removed = false;
-    for (const [key, entry] of entries) {
-      if (allowed(allow, key)) (kept ??= {})[key] = entry;
-      else removed = true;
-    }
-    if (!removed) return ctx;
-    if (kept === undefined) return propagation.deleteBaggage(ctx);
-    const filtered: Baggage = propagation.createBaggage(kept);
-    return propagation.setBaggage(ctx, filtered);
-  }
-
   private recordDropped(span: Span, dropped: string[]): void {
-    const destination = this.stateOf(span)?.destination ?? '';
+    const state = this.stateOf(span);
     try {
       if (span.isRecording()) span.setAttribute(ATTR_BROKERTRACE_CONTEXT_DROPPED, dropped);
-      const attrs = this.attributesOf(destination);
-      const counter = this.metrics.instruments.contextDropped;
+    } catch (err) {
+      this.log.debug('recording dropped context fields failed', err);
+    }
+    if (state !== undefined) {
       for (let i = 0; i < dropped.length; i++) {
         const item = dropped[i]!;
         const colon = item.indexOf(':');
-        const field = colon < 0 ? item : item.slice(0, colon);
-        counter.add(1, cached(attrs.operations, 'dropped/' + field, attrs.base, { [ATTR_BROKERTRACE_CONTEXT_FIELD]: field }));
+        this.metrics.dropped(state.scope, colon < 0 ? item : item.slice(0, colon));
       }
-    } catch (err) {
-      diag.debug('brokertrace: recording dropped context fields failed', err);
     }
-    if (!this.warnedDestinations.has(destination) && this.warnedDestinations.size < MAX_CACHED_DESTINATIONS) {
+    const destination = state !== undefined ? destinationOf(state) : '';
+    if (!this.warnedDestinations.has(destination) && this.warnedDestinations.size < MAX_WARNED_DESTINATIONS) {
       this.warnedDestinations.add(destination);
-      diag.warn(
-        `brokertrace: trace context did not fit in a message to "${destination}" (${this.system} limits); left out: ${dropped.join(', ')}. ` +
+      this.log.warn(
+        `trace context did not fit in a message to "${destination}" (${this.system} limits); left out: ${dropped.join(', ')}. ` +
           'The message is sent otherwise unchanged; this warning is shown once per destination.',
       );
     }
   }
-
-  private recordConsumed(attrs: DestinationAttributes, operationName: string, count: number, valid: boolean, ageMs: number | undefined): void {
-    const m = this.metrics.instruments;
-    m.consumedMessages.add(count, this.consumedAttributes(attrs, operationName, valid));
-    if (ageMs !== undefined) m.messageAge.record(ageMs / 1000, attrs.base);
-  }
-
-  private consumedAttributes(attrs: DestinationAttributes, operationName: string, valid: boolean): Attributes {
-    return cached(attrs.consumed, operationName + (valid ? '/1' : '/0'), attrs.base, {
-      [ATTR_MESSAGING_OPERATION_NAME]: operationName,
-      [ATTR_BROKERTRACE_CONTEXT_VALID]: valid,
-    });
-  }
-
-  private recordDuration(state: SpanState, errorTypeValue: string | undefined): void {
-    try {
-      const m = this.metrics.instruments;
-      const attrs = this.attributesOf(state.destination);
-      let attributes = cached(attrs.operations, state.operationName, attrs.base, { [ATTR_MESSAGING_OPERATION_NAME]: state.operationName });
-      if (errorTypeValue !== undefined) attributes = { ...attributes, [ATTR_ERROR_TYPE]: errorTypeValue };
-      const seconds = Math.max(0, nowMs() - state.startMs) / 1000;
-      if (state.op === Op.Process) m.processDuration.record(seconds, attributes);
-      else m.operationDuration.record(seconds, attributes);
-      if (state.op === Op.Send) m.sentMessages.add(state.messageCount, attributes);
-    } catch (err) {
-      diag.debug('brokertrace: metric recording failed', err);
-    }
-  }
-
-  private attributesOf(destination: string): DestinationAttributes {
-    let attrs = this.destinationAttributes.get(destination);
-    if (attrs === undefined) {
-      // Temporary queues can make destinations unbounded: start over rather than grow without end.
-      if (this.destinationAttributes.size >= MAX_CACHED_DESTINATIONS) this.destinationAttributes = new Map();
-      attrs = {
-        base: { [ATTR_MESSAGING_SYSTEM]: this.system, [ATTR_MESSAGING_DESTINATION_NAME]: destination },
-        consumed: new Map(),
-        decisions: new Map(),
-        operations: new Map(),
-      };
-      this.destinationAttributes.set(destination, attrs);
-    }
-    return attrs;
-  }
 }
 
-function allowed(allow: readonly (string | RegExp)[], key: string): boolean {
-  for (let i = 0; i < allow.length; i++) {
-    const rule = allow[i]!;
-    if (typeof rule === 'string' ? rule === key : rule.test(key)) return true;
-  }
-  return false;
+/** The destination a span's metrics are recorded under (for warnings: never a raw high-cardinality name). */
+function destinationOf(state: SpanState): string {
+  const base = state.scope.producerBase;
+  const value = base[ATTR_MESSAGING_DESTINATION_NAME] ?? base[ATTR_MESSAGING_DESTINATION_TEMPLATE];
+  return typeof value === 'string' ? value : '';
 }
 
-function cached(map: Map<string, Attributes>, key: string, base: Attributes, extra: Attributes): Attributes {
-  let attributes = map.get(key);
-  if (attributes === undefined) {
-    attributes = { ...base, ...extra };
-    map.set(key, attributes);
-  }
-  return attributes;
+function trustOf(r: ResolvedConfig): ConsumerTrust {
+  return {
+    policy: r.policy,
+    ignoreIncomingSampledFlag: r.ignoreIncomingSampledFlag,
+    followCreationSampling: r.followCreationSampling,
+    baggageAllowList: r.baggageAllowList,
+  };
 }
 
 /** A promise or promise-like; false (not a throw) for an object whose `then` getter throws. */
@@ -690,13 +653,5 @@ function copyAttributes(target: Attributes, source: Attributes | undefined): voi
   for (const key in source) {
     const value = source[key];
     if (value !== undefined) target[key] = value;
-  }
-}
-
-function safeRecord(histogram: { record(value: number, attributes?: Attributes): void }, value: number, attributes: Attributes): void {
-  try {
-    histogram.record(value, attributes);
-  } catch (err) {
-    diag.debug('brokertrace: metric recording failed', err);
   }
 }

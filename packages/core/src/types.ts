@@ -72,6 +72,17 @@ export interface MessageFacts {
   replayedFromDeadLetter?: boolean;
   /** The span is a batch span (receive, eachBatch): it links to every message, never takes one as parent. */
   batch?: boolean;
+  /**
+   * `messageId` is made up by the package (e.g. Kafka `topic/partition/offset`): used for duplicate detection,
+   * never reported as `messaging.message.id`. Default `false`.
+   */
+  syntheticId?: boolean;
+  /**
+   * Per-message attributes for the link a batch span (or a linked process span) keeps to this message, e.g.
+   * `messaging.kafka.offset` and `messaging.destination.partition.id`. Delivery count, age and message id are
+   * added by core.
+   */
+  linkAttributes?: Attributes;
 }
 
 /** What {@link decideRelationship} returns. */
@@ -138,16 +149,55 @@ export interface MessagingInstrumentationConfig {
   tracerProvider?: TracerProvider;
   /** Meter provider to use instead of the global one. */
   meterProvider?: MeterProvider;
+  /**
+   * A message that already carries a valid trace context when it is sent: `'keep'` (the messaging conventions'
+   * rule: its context is the creation context; no create span; the send span links to it) or `'replace'` (our
+   * span's context overwrites it, e.g. when producers forward consumed messages with their old headers).
+   * Default `'keep'`.
+   */
+  existingContext?: 'keep' | 'replace';
+  /**
+   * Low-cardinality name of a destination for metrics (`messaging.destination.template`), e.g.
+   * `d => d.startsWith('orders.') ? 'orders.{id}' : undefined`. Its answer wins over the package's own template;
+   * `undefined` leaves the package's choice. A throwing callback is logged and ignored.
+   */
+  destinationTemplate?: (destination: string) => string | undefined;
+  /**
+   * Most distinct destination values (names or templates) reaching metrics from this instrumentation; the rest
+   * are recorded as `_OTHER`, so a producer inventing routing keys cannot grow the metric series without bound.
+   * Default 100.
+   */
+  maxMetricDestinations?: number;
 }
 
-/** Attribute bag plus the parent context a span starts under (defaults to the active context). */
+/** What every `start*` method of `MessagingTelemetry` takes. */
 export interface SpanStart {
   /** Destination name (topic, queue, `exchange:routing key`); the span is named `{operation} {destination}`. */
   destination: string;
-  /** Extra attributes set when the span starts (so samplers see them). */
+  /** Extra span attributes set when the span starts (so samplers see them). Never on metrics. */
   attributes?: Attributes;
-  /** Context to start under. Default: the active context. */
+  /**
+   * Low-cardinality attributes that belong on the span AND on its metrics: `messaging.consumer.group.name`,
+   * `messaging.destination.subscription.name`, `server.address`, `server.port`, `messaging.destination.partition.id`.
+   * Each metric keeps only the keys its convention lists. Build the object once per client/consumer and pass
+   * the same object every time: core caches the metric attribute sets by its identity.
+   */
+  metricAttributes?: Attributes;
+  /**
+   * Low-cardinality name of the destination (e.g. the exchange for a RabbitMQ publish, `amq.gen-{id}`): used by
+   * metrics instead of the name, and set as `messaging.destination.template` on the span when it differs from
+   * the name. The user's `destinationTemplate` option overrides it.
+   */
+  destinationTemplate?: string;
+  /** The destination is anonymous (server-named): `messaging.destination.anonymous`; its name stays out of the span name and metrics. */
+  anonymous?: boolean;
+  /** The destination is temporary (exclusive, auto-delete, reply-to): `messaging.destination.temporary`; its name stays out of the span name and metrics. */
+  temporary?: boolean;
+  /**
+   * Context to start under. Producer and settle spans: default the active context. Consumer spans
+   * (`startProcess`, `startBatch`): the ambient context the package knows to be legitimate, default ROOT_CONTEXT.
+   */
   parent?: Context;
-  /** When the operation began, in ms since the epoch (e.g. a receive span started after the response). Default: now. */
+  /** When the operation began, from `telemetry.now()` (e.g. a receive span started after the response). Default: now. */
   startTime?: number;
 }

@@ -61,7 +61,7 @@ function hopThrough(carrier: unknown, system: MessagingSystem = 'kafka', existin
 }
 
 function propagationFrom(tel: MessagingTelemetry, handlerCtx: Context, existing: Record<string, unknown>) {
-  const send = tel.startSend({ destination: 'out', parent: handlerCtx });
+  const send = tel.startSend({ destination: 'out', parent: handlerCtx }).span;
   // inject() reads the baggage of the active context, as a producer call inside the handler would.
   const result = context.with(handlerCtx, () => tel.inject(send, existing));
   tel.end(send);

@@ -1,8 +1,8 @@
-import { ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, diag } from '@opentelemetry/api';
+import { DiagLogLevel, ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, diag } from '@opentelemetry/api';
 import { setupTestTelemetry } from '@brokertrace/testing';
 import {
   ATTR_BROKERTRACE_CONTEXT_DROPPED,
-  ATTR_BROKERTRACE_DECISION,
+  ATTR_BROKERTRACE_DECISION_RELATIONSHIP,
   ATTR_BROKERTRACE_DECISION_REASON,
   ATTR_BROKERTRACE_MESSAGE_AGE_MS,
   ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT,
@@ -20,16 +20,26 @@ import {
 const t = setupTestTelemetry();
 beforeEach(() => t.reset());
 
+/** Registers a DiagLogger recording every call (core logs through component loggers, not diag.* directly). */
+function captureDiag(): { calls: Array<[string, unknown[]]>; restore: () => void } {
+  const calls: Array<[string, unknown[]]> = [];
+  const record = (level: string) => (...args: unknown[]) => void calls.push([level, args]);
+  diag.setLogger(
+    { error: record('error'), warn: record('warn'), info: record('info'), debug: record('debug'), verbose: record('verbose') },
+    { logLevel: DiagLogLevel.ALL, suppressOverrideMessage: true },
+  );
+  return { calls, restore: () => diag.disable() };
+}
+
 function telemetry(config = {}): MessagingTelemetry {
   return new MessagingTelemetry({ system: 'kafka', instrumentationName: 'test', instrumentationVersion: '1.0.0', config });
 }
 
-/** Produces a message the way a broker package does: send span, inject, return the headers. */
+/** Produces a message the way a broker package does: send span with the message, return its headers. */
 function produce(tel: MessagingTelemetry, destination = 'orders'): { headers: Record<string, string>; traceId: string; spanId: string } {
-  const span = tel.startSend({ destination });
-  const { fields } = tel.inject(span, {});
+  const { span, injections } = tel.startSend({ destination, messages: [{ existing: {} }] });
   tel.end(span);
-  return { headers: fields, traceId: span.spanContext().traceId, spanId: span.spanContext().spanId };
+  return { headers: injections[0]!.fields, traceId: span.spanContext().traceId, spanId: span.spanContext().spanId };
 }
 
 describe('producer spans', () => {
@@ -48,20 +58,53 @@ describe('producer spans', () => {
     expect(headers.traceparent).toBe(`00-${traceId}-${spanId}-01`);
   });
 
-  test('a batch send is CLIENT with a message count when create spans exist, PRODUCER without them', () => {
+  test('a batch send: a create span per message in the caller context, ended at once; a CLIENT send span linking to each', () => {
     const tel = telemetry();
-    const send = tel.startSend({ destination: 'orders', messageCount: 3 });
-    const create = tel.startCreate({ destination: 'orders', parent: trace.setSpan(context.active(), send) });
-    tel.end(create);
-    tel.end(send);
+    t.withSpan('caller', (caller) => {
+      const { span, injections } = tel.startSend({ destination: 'orders', batch: true, messages: [{ existing: {} }, { existing: { k: 'v' } }] });
+      // Both create spans ended before the send span.
+      expect(t.spansNamed('create orders')).toHaveLength(2);
+      tel.end(span);
+      const creates = t.spansNamed('create orders');
+      const send = t.spansNamed('send orders')[0]!;
+      expect(send.kind).toBe(SpanKind.CLIENT);
+      expect(send.attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT]).toBe(2);
+      expect(send.parentSpanContext?.spanId).toBe(caller.spanContext().spanId);
+      expect(send.links.map((l) => l.context.spanId)).toEqual(creates.map((c) => c.spanContext().spanId));
+      for (const [i, c] of creates.entries()) {
+        expect(c.kind).toBe(SpanKind.PRODUCER);
+        expect(c.parentSpanContext?.spanId).toBe(caller.spanContext().spanId);
+        expect(c.attributes[ATTR_MESSAGING_OPERATION_TYPE]).toBe('create');
+        expect(injections[i]!.fields.traceparent).toBe(`00-${c.spanContext().traceId}-${c.spanContext().spanId}-01`);
+      }
+    });
+  });
+
+  test('a batch send with create spans off, or a single-message send: PRODUCER send span in every message', () => {
     const off = telemetry({ createSpans: false });
-    off.end(off.startSend({ destination: 'orders', messageCount: 3 }));
-    const [c, s, s2] = t.spans();
-    expect(c!.name).toBe('create orders');
-    expect(c!.parentSpanContext?.spanId).toBe(s!.spanContext().spanId);
-    expect(s!.kind).toBe(SpanKind.CLIENT);
-    expect(s!.attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT]).toBe(3);
-    expect(s2!.kind).toBe(SpanKind.PRODUCER);
+    const batch = off.startSend({ destination: 'orders', batch: true, messages: [{ existing: {} }, { existing: {} }] });
+    off.end(batch.span);
+    const single = telemetry().startSend({ destination: 'orders', batch: false, messages: [{ existing: {} }] });
+    telemetry().end(single.span);
+    const [b, s1] = t.spansNamed('send orders');
+    expect(t.spansNamed('create orders')).toHaveLength(0);
+    expect(b!.kind).toBe(SpanKind.PRODUCER);
+    expect(b!.attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT]).toBe(2);
+    expect(b!.links).toHaveLength(0);
+    for (const inj of batch.injections) expect(inj!.fields.traceparent).toContain(b!.spanContext().spanId);
+    expect(s1!.kind).toBe(SpanKind.PRODUCER);
+    expect(s1!.attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT]).toBeUndefined();
+    expect(single.injections[0]!.fields.traceparent).toContain(s1!.spanContext().spanId);
+  });
+
+  test('messaging.batch.message_count follows the batch flag, not the count (S9)', () => {
+    const tel = telemetry({ createSpans: false });
+    tel.end(tel.startSend({ destination: 'one', batch: true, messages: [{ existing: {} }] }).span);
+    tel.end(tel.startSettle({ destination: 'q', operationName: 'ack', batch: true, messageCount: 1 }));
+    tel.end(tel.startSettle({ destination: 'q', operationName: 'nack', messageCount: 5 }));
+    expect(t.spansNamed('send one')[0]!.attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT]).toBe(1);
+    expect(t.spansNamed('ack q')[0]!.attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT]).toBe(1);
+    expect(t.spansNamed('nack q')[0]!.attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT]).toBeUndefined();
   });
 
   test('settle span', () => {
@@ -74,21 +117,24 @@ describe('producer spans', () => {
   });
 
   test('inject records what did not fit on the span, and warns once per destination', () => {
-    const warn = jest.spyOn(diag, 'warn').mockImplementation(() => undefined);
+    const logged = captureDiag();
     try {
       const tel = new MessagingTelemetry({ system: 'aws_sqs', instrumentationName: 'test' });
       const full = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`a${i}`, { DataType: 'String', StringValue: 'x' }]));
       for (let i = 0; i < 2; i++) {
-        const span = tel.startSend({ destination: 'q' });
-        const result = tel.inject(span, full);
+        const { span, injections } = tel.startSend({ destination: 'q', messages: [{ existing: full }] });
+        const result = injections[0]!;
         expect(result.fields).toEqual({});
         expect(result.dropped).toEqual(['traceparent']);
         tel.end(span);
       }
       expect(t.spans()[0]!.attributes[ATTR_BROKERTRACE_CONTEXT_DROPPED]).toEqual(['traceparent']);
-      expect(warn.mock.calls.filter((c) => String(c[0]).includes('"q"'))).toHaveLength(1);
+      const warnings = logged.calls.filter(([level, args]) => level === 'warn' && args.some((a) => String(a).includes('"q"')));
+      expect(warnings).toHaveLength(1);
+      // Through the telemetry's component logger: the instrumentation name comes first.
+      expect(warnings[0]![1][0]).toBe('test');
     } finally {
-      warn.mockRestore();
+      logged.restore();
     }
   });
 });
@@ -109,9 +155,11 @@ describe('process spans', () => {
     expect(process.kind).toBe(SpanKind.CONSUMER);
     expect(process.spanContext().traceId).toBe(traceId);
     expect(process.parentSpanContext?.spanId).toBe(spanId);
-    expect(process.links).toHaveLength(0);
+    // S2: a child also links to its creation context, with the message's facts on the link.
+    expect(process.links.map((l) => l.context.spanId)).toEqual([spanId]);
+    expect(process.links[0]!.attributes).toMatchObject({ [ATTR_MESSAGING_MESSAGE_ID]: 'm1', [ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT]: 1 });
     expect(process.attributes).toMatchObject({
-      [ATTR_BROKERTRACE_DECISION]: 'child',
+      [ATTR_BROKERTRACE_DECISION_RELATIONSHIP]: 'child',
       [ATTR_BROKERTRACE_DECISION_REASON]: 'fresh',
       [ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT]: 1,
       [ATTR_MESSAGING_OPERATION_TYPE]: 'process',
@@ -141,21 +189,44 @@ describe('process spans', () => {
     expect(process.links[0]!.attributes![ATTR_BROKERTRACE_MESSAGE_AGE_MS]).toBeGreaterThanOrEqual(3_600_000);
   });
 
-  test('child with an ambient span: the ambient span is kept as a link; link under an ambient span: child of it', () => {
+  test('child with an ambient parent: links [creation, ambient]; link under an ambient parent: child of it, linked to creation', () => {
     const tel = telemetry();
     const { headers, spanId } = produce(tel);
     t.withSpan('ambient', (ambient) => {
-      const fresh = tel.startProcess({ destination: 'orders', carrier: headers, facts: {} });
+      const parent = context.active();
+      const fresh = tel.startProcess({ destination: 'orders', carrier: headers, facts: {}, parent });
       tel.end(fresh.span);
-      const linked = tel.startProcess({ destination: 'orders', carrier: headers, facts: { deliveryCount: 9 } });
+      const linked = tel.startProcess({ destination: 'orders', carrier: headers, facts: { deliveryCount: 9 }, parent });
       tel.end(linked.span);
       const [a, b] = t.spansNamed('process orders');
       expect(a!.parentSpanContext?.spanId).toBe(spanId);
-      expect(a!.links.map((l) => l.context.spanId)).toEqual([ambient.spanContext().spanId]);
+      expect(a!.links.map((l) => l.context.spanId)).toEqual([spanId, ambient.spanContext().spanId]);
       expect(b!.attributes[ATTR_BROKERTRACE_DECISION_REASON]).toBe('redelivered');
       expect(b!.parentSpanContext?.spanId).toBe(ambient.spanContext().spanId);
       expect(b!.links.map((l) => l.context.spanId)).toEqual([spanId]);
     });
+  });
+
+  test('B1: without a parent, consumer spans start from ROOT_CONTEXT, never the active context (nor its baggage)', () => {
+    const tel = telemetry();
+    const { headers, spanId } = produce(tel);
+    const withBaggage = propagation.setBaggage(context.active(), propagation.createBaggage({ tenant: { value: 'acme' } }));
+    context.with(withBaggage, () =>
+      t.withSpan('connect-time span', () => {
+        const linked = tel.startProcess({ destination: 'orders', carrier: headers, facts: { deliveryCount: 9 } });
+        const none = tel.startProcess({ destination: 'orders', carrier: {}, facts: {} });
+        const batch = tel.startBatch({ destination: 'orders', operationType: 'process', messages: [{ facts: {}, carrier: headers }] });
+        for (const started of [linked, none, batch]) {
+          expect(propagation.getBaggage(started.context)).toBeUndefined();
+          tel.end(started.span);
+        }
+      }),
+    );
+    const [linked, none] = t.spansNamed('process orders');
+    expect(linked!.parentSpanContext).toBeUndefined();
+    expect(linked!.links.map((l) => l.context.spanId)).toEqual([spanId]);
+    expect(none!.parentSpanContext).toBeUndefined();
+    expect(t.spansNamed('process orders')[2]!.parentSpanContext).toBeUndefined();
   });
 
   test('no context: root span (or child of the ambient span), reason no-context', () => {
@@ -207,7 +278,7 @@ describe('receive spans', () => {
 describe('end and run', () => {
   test('end is idempotent and records error.type and ERROR status', () => {
     const tel = telemetry();
-    const span = tel.startSend({ destination: 'orders' });
+    const span = tel.startSend({ destination: 'orders' }).span;
     class BrokerDown extends Error {}
     tel.end(span, new BrokerDown('no broker'));
     tel.end(span);
@@ -220,14 +291,14 @@ describe('end and run', () => {
   test('run: sync return, sync throw, resolve, reject — span ended on every path, errors unchanged', async () => {
     const tel = telemetry();
     const boom = new Error('boom');
-    expect(tel.run(tel.startSend({ destination: 'a' }), () => 42)).toBe(42);
-    expect(() => tel.run(tel.startSend({ destination: 'b' }), () => { throw boom; })).toThrow(boom);
+    expect(tel.run(tel.startSend({ destination: 'a' }).span, () => 42)).toBe(42);
+    expect(() => tel.run(tel.startSend({ destination: 'b' }).span, () => { throw boom; })).toThrow(boom);
     const p = Promise.resolve('ok');
-    const span = tel.startSend({ destination: 'c' });
+    const span = tel.startSend({ destination: 'c' }).span;
     const returned = tel.run(span, () => p);
     expect(returned).toBe(p);
     await expect(returned).resolves.toBe('ok');
-    await expect(tel.run(tel.startSend({ destination: 'd' }), () => Promise.reject(boom))).rejects.toBe(boom);
+    await expect(tel.run(tel.startSend({ destination: 'd' }).span, () => Promise.reject(boom))).rejects.toBe(boom);
     await new Promise((r) => setImmediate(r));
     expect(t.openSpans()).toHaveLength(0);
     expect(t.spans().map((s) => [s.name, s.status.code])).toEqual([
@@ -240,20 +311,20 @@ describe('end and run', () => {
 
   test('run: fn sees the span as active', () => {
     const tel = telemetry();
-    const span = tel.startSend({ destination: 'a' });
+    const span = tel.startSend({ destination: 'a' }).span;
     tel.run(span, () => expect(trace.getActiveSpan()).toBe(span));
   });
 
   test('a throwing hook is logged, never rethrown', () => {
     const tel = telemetry();
-    const error = jest.spyOn(diag, 'error').mockImplementation(() => undefined);
+    const logged = captureDiag();
     try {
-      const span = tel.startSend({ destination: 'a' });
+      const span = tel.startSend({ destination: 'a' }).span;
       expect(() => tel.runHook(() => { throw new Error('hook'); }, span, {})).not.toThrow();
-      expect(error).toHaveBeenCalled();
+      expect(logged.calls.filter(([level]) => level === 'error')).toHaveLength(1);
       tel.end(span);
     } finally {
-      error.mockRestore();
+      logged.restore();
     }
   });
 });

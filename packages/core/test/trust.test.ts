@@ -141,7 +141,7 @@ class App {
 
   /** Publishes; resolves to what the (fake) broker answered. The caller's headers object is never changed. */
   send(destination: string, payload: Buffer, headers: Readonly<Record<string, unknown>>): Promise<{ offset: number }> {
-    const span = this.tel.startSend({ destination });
+    const span = this.tel.startSend({ destination }).span;
     this.tel.runHook(this.hook, span, { destination });
     const { fields } = this.tel.inject(span, headers);
     return this.tel.run(span, async () => {
@@ -397,7 +397,7 @@ function withBaggage(entries: Record<string, string>): Context {
 
 function injectedBaggage(tel: MessagingTelemetry, ctx: Context): string | undefined {
   return context.with(ctx, () => {
-    const span = tel.startSend({ destination: 'out' });
+    const span = tel.startSend({ destination: 'out' }).span;
     const { fields } = tel.inject(span, {});
     tel.end(span);
     return fields.baggage;
@@ -464,7 +464,7 @@ describe("per-destination mode: 'link' against trace hijacking", () => {
     expect(processed!.attributes).toMatchObject({ [ATTR_BROKERTRACE_DECISION]: 'link', [ATTR_BROKERTRACE_DECISION_REASON]: 'forced' });
     // Downstream calls from the handler carry OUR trace, without the attacker's tracestate.
     const onward = context.with(handlerCtx, () => {
-      const send = tel.startSend({ destination: 'next' });
+      const send = tel.startSend({ destination: 'next' }).span;
       const { fields } = tel.inject(send, {});
       tel.end(send);
       return fields;

@@ -1,0 +1,138 @@
+// Where a consumer span starts: ONE function resolving, from the message(s) and the ambient context, the span's
+// parent, its links, the child-or-link decision and the handler's baggage. Used by process spans (one message)
+// and batch spans (receive / process of many). No span is started and no metric recorded here.
+import { ROOT_CONTEXT, TraceFlags, isSpanContextValid, propagation, trace } from '@opentelemetry/api';
+import type { Attributes, Context, Link, SpanContext, TextMapGetter } from '@opentelemetry/api';
+import { filterBaggage } from './baggage.js';
+import { extractContext } from './extract.js';
+import { decideRelationship } from './policy.js';
+import type { ResolvedPolicy } from './policy.js';
+import {
+  ATTR_BROKERTRACE_LINK_FOLLOW_SAMPLING,
+  ATTR_BROKERTRACE_MESSAGE_AGE_MS,
+  ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT,
+  ATTR_MESSAGING_MESSAGE_ID,
+} from './semconv.js';
+import { messageAgeMs } from './policy.js';
+import type { Decision, MessageFacts } from './types.js';
+
+/** One consumed message: what the broker says about it, and where its creation context travels. */
+export interface ConsumedMessage {
+  /** What the broker says about the message (the policy's input). */
+  facts: MessageFacts;
+  /** The message's headers/attributes/properties holding the creation context. */
+  carrier?: unknown;
+}
+
+/** The options of the consumer side that shape the answer (from the resolved config). */
+export interface ConsumerTrust {
+  readonly policy: ResolvedPolicy;
+  /** Clear the sampled flag of incoming contexts. */
+  readonly ignoreIncomingSampledFlag: boolean;
+  /** `false`: creation links say `brokertrace.link.follow_sampling=false`. */
+  readonly followCreationSampling: boolean;
+  readonly baggageAllowList: readonly (string | RegExp)[] | undefined;
+}
+
+/** What {@link resolveConsumerContext} takes: exactly one of `message` (process span) or `messages` (batch span). */
+export interface ConsumerContextInput {
+  destination: string;
+  /** The ambient context the package knows to be legitimate; ROOT_CONTEXT when it knows none. */
+  ambient: Context;
+  message?: ConsumedMessage;
+  messages?: ReadonlyArray<ConsumedMessage>;
+  /** A per-message span inside a batch span (`ambient` is the batch span's context): decided as `batch`. */
+  inBatch?: boolean;
+  getter?: TextMapGetter<unknown>;
+  /** Wall-clock ms (`Date.now()`), against which the broker's enqueue times are compared. */
+  now: number;
+}
+
+/** Where the consumer span starts. */
+export interface ConsumerContext {
+  /** Parent context for the span: the creation context (child), else the ambient; baggage already set. */
+  parent: Context;
+  /** Handed to the tracer at start; the creation context first (see LinkSamplingSampler). */
+  links: Link[] | undefined;
+  /** A process span's decision; for a batch span `link`/`batch` (the per-message rule). */
+  decision: Decision;
+  /** How many of the messages carry a valid creation context. */
+  withContext: number;
+}
+
+const BATCH_DECISION: Decision = Object.freeze({ relationship: 'link', reason: 'batch', ageMs: undefined });
+
+/** The creation context a message carries, as we may use it (valid; sampled flag cleared when not trusted). */
+export function creationContextOf(carrier: unknown, getter: TextMapGetter<unknown> | undefined, ignoreSampledFlag: boolean): SpanContext | undefined {
+  if (carrier === undefined || carrier === null) return undefined;
+  return trusted(trace.getSpanContext(extractContext(carrier, getter, ROOT_CONTEXT)), ignoreSampledFlag);
+}
+
+function trusted(sc: SpanContext | undefined, ignoreSampledFlag: boolean): SpanContext | undefined {
+  if (sc === undefined || !isSpanContextValid(sc)) return undefined;
+  if (ignoreSampledFlag && (sc.traceFlags & TraceFlags.SAMPLED) !== 0) return { ...sc, traceFlags: sc.traceFlags & ~TraceFlags.SAMPLED };
+  return sc;
+}
+
+/** The attributes of the link to one message's creation context: the package's, plus id, delivery count and age. */
+export function creationLinkAttributes(facts: MessageFacts, ageMs: number | undefined, followCreationSampling: boolean): Attributes {
+  const attributes: Attributes = {};
+  const own = facts.linkAttributes;
+  if (own !== undefined) for (const key in own) if (own[key] !== undefined) attributes[key] = own[key];
+  if (facts.messageId !== undefined && facts.syntheticId !== true) attributes[ATTR_MESSAGING_MESSAGE_ID] = facts.messageId;
+  if (facts.deliveryCount !== undefined) attributes[ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT] = facts.deliveryCount;
+  if (ageMs !== undefined) attributes[ATTR_BROKERTRACE_MESSAGE_AGE_MS] = ageMs;
+  if (!followCreationSampling) attributes[ATTR_BROKERTRACE_LINK_FOLLOW_SAMPLING] = false;
+  return attributes;
+}
+
+/**
+ * Resolves a consumer span's parent, links, decision and baggage.
+ * - one message, decision `child`: parent = the creation context; links = [creation, ambient span if valid].
+ * - one message, decision `link`: parent = the ambient (or root); links = [creation].
+ * - one message without a valid context: parent = the ambient (or root), no link (`no-context`).
+ * - `inBatch`: the policy's `batch` rule applies (after `decide` and a forced mode), parent = the batch span.
+ * - many messages: parent = the ambient; one link per message with a valid creation context.
+ * The handler's baggage is the message's own (filtered by `baggageAllowList`), else the ambient's.
+ */
+export function resolveConsumerContext(input: ConsumerContextInput, trust: ConsumerTrust): ConsumerContext {
+  const { ambient, now } = input;
+  const messages = input.messages;
+  if (messages !== undefined) {
+    let links: Link[] | undefined;
+    let withContext = 0;
+    for (let i = 0; i < messages.length; i++) {
+      const m = messages[i]!;
+      const creation = creationContextOf(m.carrier, input.getter, trust.ignoreIncomingSampledFlag);
+      if (creation === undefined) continue;
+      withContext++;
+      (links ??= []).push({ context: creation, attributes: creationLinkAttributes(m.facts, messageAgeMs(m.facts.enqueuedAtMs, now), trust.followCreationSampling) });
+    }
+    return { parent: ambient, links, decision: BATCH_DECISION, withContext };
+  }
+
+  const message = input.message!;
+  const facts = message.facts;
+  let extracted: Context | undefined;
+  let creation: SpanContext | undefined;
+  if (message.carrier !== undefined && message.carrier !== null) {
+    extracted = extractContext(message.carrier, input.getter, ROOT_CONTEXT);
+    creation = trusted(trace.getSpanContext(extracted), trust.ignoreIncomingSampledFlag);
+  }
+  const decision = decideRelationship(facts, creation, trust.policy, now, facts.destination ?? input.destination, input.inBatch === true || facts.batch === true);
+  let parent = ambient;
+  let links: Link[] | undefined;
+  if (creation !== undefined) {
+    links = [{ context: creation, attributes: creationLinkAttributes(facts, decision.ageMs, trust.followCreationSampling) }];
+    if (decision.relationship === 'child') {
+      const ambientSpan = trace.getSpanContext(ambient);
+      if (ambientSpan !== undefined && isSpanContextValid(ambientSpan)) links.push({ context: ambientSpan });
+      parent = trace.setSpanContext(ambient, creation);
+    }
+  }
+  if (extracted !== undefined) {
+    const bag = propagation.getBaggage(extracted);
+    if (bag !== undefined) parent = filterBaggage(propagation.setBaggage(parent, bag), trust.baggageAllowList);
+  }
+  return { parent, links, decision, withContext: creation !== undefined ? 1 : 0 };
+}

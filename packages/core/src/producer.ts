@@ -1,0 +1,145 @@
+// The producer side of a publish call (the send/create pattern of the messaging conventions): which message
+// keeps the context it already carries, which gets a `create` span, and which context goes into each message.
+// Span starting, injection and ending are the telemetry's; this file only decides and orders them.
+import { SpanKind, propagation, trace } from '@opentelemetry/api';
+import type { Attributes, Context, DiagLogger, Link, Span, SpanContext, TextMapGetter } from '@opentelemetry/api';
+import { extractSpanContext } from './extract.js';
+import type { CarrierLimits, ExistingEntries, InjectResult, SpanStart } from './types.js';
+
+/** One message of a publish call, as the caller built it. */
+export interface OutgoingMessage {
+  /** Its headers/attributes/properties as they are (only read). */
+  existing: ExistingEntries;
+  /** Budget for this message's context, when it differs from the telemetry's (e.g. the Kafka record size). */
+  limits?: CarrierLimits;
+  /** Reads raw values out of `existing` to find a context it already carries; default: own properties or Map entries. */
+  getter?: TextMapGetter<unknown>;
+  /** Attributes of this message's `create` span (e.g. `messaging.kafka.message.key`). */
+  attributes?: Attributes;
+}
+
+/** What {@link MessagingTelemetry.startSend} takes. */
+export interface SendStart extends SpanStart {
+  /** `messaging.operation.name`. Default `send` (e.g. `publish` for Pub/Sub). */
+  operationName?: string;
+  /**
+   * The client API sends several messages (kafkajs `send` / `sendBatch`, SQS `SendMessageBatch`): sets
+   * `messaging.batch.message_count` (even for one message) and, with `createSpans`, a `create` span per message.
+   * Default `false`.
+   */
+  batch?: boolean;
+  /** The messages of this call, in order; `injections` answers for each. */
+  messages?: ReadonlyArray<OutgoingMessage>;
+  /**
+   * Called with each message's `create` span, after its start and before its end (the place for a package's
+   * per-message hook). A throwing callback is logged and ignored.
+   */
+  onCreate?: (span: Span, index: number) => void;
+}
+
+/** What {@link MessagingTelemetry.startSend} returns. */
+export interface SendResult {
+  /** The send span (already started); end it with `telemetry.end(span, error?)` when the broker answered. */
+  span: Span;
+  /** The caller's context with the send span active (run the client call in it). */
+  context: Context;
+  /**
+   * One entry per message: the context entries to add (a key the message has is replaced), or `undefined` to
+   * leave the message's headers as they are (it kept its own context, or there is nothing to add).
+   */
+  injections: Array<InjectResult | undefined>;
+}
+
+/** The telemetry's operations this file orders (bound once per telemetry). */
+export interface SendMachinery {
+  /** The options in effect now (they change with setConfig). */
+  options(): { readonly createSpans: boolean; readonly keepExistingContext: boolean };
+  readonly log: DiagLogger;
+  startCreate(s: SendStart, message: OutgoingMessage, parent: Context): Span;
+  startSendSpan(s: SendStart, kind: SpanKind, links: Link[] | undefined, parent: Context, messageCount: number): Span;
+  inject(span: Span, base: Context, existing: ExistingEntries, limits: CarrierLimits | undefined): InjectResult;
+  end(span: Span): void;
+}
+
+/**
+ * The context a message already carries (the caller's custom creation context), or undefined. Reads it only
+ * when one of the propagator's own keys is there, exactly spelt: messages without a context cost no extraction.
+ */
+function carriedContext(message: OutgoingMessage, fields: readonly string[]): SpanContext | undefined {
+  const existing = message.existing;
+  if (existing === null || existing === undefined || typeof existing !== 'object') return undefined;
+  const getter = message.getter;
+  let present = false;
+  try {
+    for (let i = 0; i < fields.length && !present; i++) {
+      const key = fields[i]!;
+      if (getter !== undefined) present = getter.get(existing, key) !== undefined;
+      else if (existing instanceof Map) present = existing.has(key);
+      else present = Object.hasOwn(existing, key);
+    }
+  } catch {
+    return undefined;
+  }
+  return present ? extractSpanContext(existing, getter) : undefined;
+}
+
+function isEmpty(result: InjectResult): boolean {
+  if (result.dropped.length > 0) return false;
+  for (const key in result.fields) if (Object.hasOwn(result.fields, key)) return false;
+  return true;
+}
+
+/**
+ * Starts the spans of one publish call and computes each message's context:
+ * 1. `existingContext: 'keep'`: a message that carries a valid context keeps it; the send span links to it.
+ * 2. `batch` and `createSpans`: every other message gets a PRODUCER `create` span started in the caller's
+ *    context, its context injected, ended right after; the send span (CLIENT) links to every create span.
+ * 3. otherwise the send span (PRODUCER) is the creation context of every other message.
+ * Links are handed to the tracer when the send span starts, so samplers see them.
+ */
+export function startSendOperation(machinery: SendMachinery, s: SendStart, parent: Context): SendResult {
+  const messages = s.messages ?? [];
+  const n = messages.length;
+  const injections = new Array<InjectResult | undefined>(n);
+  const options = machinery.options();
+  const fields = options.keepExistingContext && n > 0 ? propagation.fields() : undefined;
+  const useCreates = s.batch === true && options.createSpans;
+  let links: Link[] | undefined;
+  let pending: number[] | undefined;
+  for (let i = 0; i < n; i++) {
+    const message = messages[i]!;
+    const kept = fields !== undefined ? carriedContext(message, fields) : undefined;
+    if (kept !== undefined) {
+      (links ??= []).push({ context: kept });
+      continue;
+    }
+    if (!useCreates) {
+      (pending ??= []).push(i);
+      continue;
+    }
+    const create = machinery.startCreate(s, message, parent);
+    if (s.onCreate !== undefined) {
+      try {
+        s.onCreate(create, i);
+      } catch (err) {
+        machinery.log.error('the onCreate callback threw; ignored', err);
+      }
+    }
+    const result = machinery.inject(create, parent, message.existing, message.limits);
+    machinery.end(create);
+    injections[i] = isEmpty(result) ? undefined : result;
+    (links ??= []).push({ context: create.spanContext() });
+  }
+  // PRODUCER when its own context is some message's creation context, CLIENT otherwise (the conventions' rule).
+  const kind = pending !== undefined || n === 0 ? SpanKind.PRODUCER : SpanKind.CLIENT;
+  const span = machinery.startSendSpan(s, kind, links, parent, n);
+  if (pending !== undefined) {
+    for (let j = 0; j < pending.length; j++) {
+      const i = pending[j]!;
+      const message = messages[i]!;
+      const result = machinery.inject(span, parent, message.existing, message.limits);
+      injections[i] = isEmpty(result) ? undefined : result;
+    }
+  }
+  return { span, context: trace.setSpan(parent, span), injections };
+}
