@@ -1,55 +1,48 @@
 // Explicit wrapping: works in ESM, bundlers and serverless, where require hooks do not.
-import { diag } from '@opentelemetry/api';
-import { isPatched, MessagingTelemetry, patchMethods, unpatchMethods } from '@brokertrace/core';
+import { isPatched, patchMethods, unpatchMethods } from '@brokertrace/core';
+import { dropChannelState } from './channel-state.js';
 import type { AmqpChannelLike, AmqpConnectionLike, AnyMethod } from './internal-types.js';
-import type { TracingState } from './state.js';
-import { validateAmqplibConfig, type AmqplibTraceConfig } from './types.js';
-import { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
+import { log } from './log.js';
+import { shared } from './shared.js';
+import { AmqplibTracing } from './tracing.js';
+import type { AmqplibTraceConfig } from './types.js';
 import { CHANNEL_METHODS, wrapperFor } from './wrap.js';
 
-/** Builds the telemetry for a config; throws `BrokerTraceConfigError` naming a bad option. */
-export function createTracingState(config: AmqplibTraceConfig = {}): TracingState {
-  validateAmqplibConfig(config);
-  const telemetry = new MessagingTelemetry({
-    system: 'rabbitmq',
-    instrumentationName: PACKAGE_NAME,
-    instrumentationVersion: PACKAGE_VERSION,
-    config,
-  });
-  return { telemetry, config };
-}
-
-// One telemetry per config object (a connection's channels share it), and one for "no config".
-const statesByConfig = new WeakMap<AmqplibTraceConfig, TracingState>();
-let defaultState: TracingState | undefined;
-
-function stateFor(config: AmqplibTraceConfig | undefined): TracingState {
-  if (config === undefined) return (defaultState ??= createTracingState());
-  let state = statesByConfig.get(config);
-  if (state === undefined) {
-    state = createTracingState(config);
-    statesByConfig.set(config, state);
+/** One tracing per config object (a connection's channels share it), and one for "no config". */
+function tracingFor(config: AmqplibTraceConfig | undefined): AmqplibTracing {
+  const state = shared();
+  if (config === undefined) return (state.defaultTracing ??= new AmqplibTracing(undefined));
+  let tracing = state.tracingByConfig.get(config);
+  if (tracing === undefined) {
+    tracing = new AmqplibTracing(config);
+    state.tracingByConfig.set(config, tracing);
   }
-  return state;
+  return tracing;
 }
 
 /**
  * Traces a channel (`Channel` or `ConfirmChannel`, promise or callback API) and returns it: `publish` and
  * `sendToQueue` get a `send` span and carry the trace context in a copy of their headers; `consume` handlers
- * run in a `process` span that ends when the message is settled on this channel; `get` gets a `receive` span.
- * Tracing a channel twice changes nothing (the first config stays). Throws `BrokerTraceConfigError` on a bad option.
+ * run in a `process` span; `ack`, `nack`, `reject`, `ackAll`, `nackAll` get settle spans; `get` gets a `receive`
+ * span. Tracing a channel twice changes nothing (the first config stays). Throws `BrokerTraceConfigError` on a
+ * bad option.
  */
 export function traceChannel<T extends AmqpChannelLike>(channel: T, config?: AmqplibTraceConfig): T {
   if (typeof channel !== 'object' || channel === null || isPatched(channel)) return channel;
-  const state = stateFor(config);
-  const source = () => state;
+  const tracing = tracingFor(config);
+  const source = () => tracing;
   patchMethods(channel, Object.fromEntries(CHANNEL_METHODS.map((name) => [name, wrapperFor(name, source)])));
   return channel;
 }
 
-/** Undoes {@link traceChannel}: the channel's methods are amqplib's again. Spans already started still end. */
+/**
+ * Undoes {@link traceChannel}: the channel's methods are amqplib's again, and what brokertrace kept for it
+ * (unsettled delivery tags, its close listener) is forgotten. A handler still running ends its span as usual.
+ */
 export function untraceChannel<T extends AmqpChannelLike>(channel: T): T {
+  if (typeof channel !== 'object' || channel === null) return channel;
   unpatchMethods(channel);
+  dropChannelState(channel);
   return channel;
 }
 
@@ -62,7 +55,7 @@ function traceQuietly(value: unknown, config: AmqplibTraceConfig | undefined): v
   try {
     traceChannel(value, config);
   } catch (error) {
-    diag.error('@brokertrace/amqplib: could not trace a channel', error);
+    log.error('could not trace a channel', error);
   }
 }
 
@@ -97,7 +90,7 @@ function wrapCreate(original: AnyMethod, config: AmqplibTraceConfig | undefined)
  */
 export function traceConnection<T extends AmqpConnectionLike>(connection: T, config?: AmqplibTraceConfig): T {
   if (typeof connection !== 'object' || connection === null || isPatched(connection)) return connection;
-  stateFor(config); // validate now, not at the first channel
+  tracingFor(config); // validate now, not at the first channel
   const wrap = (original: AnyMethod) => wrapCreate(original, config);
   patchMethods(connection, { createChannel: wrap, createConfirmChannel: wrap });
   return connection;

@@ -1,5 +1,7 @@
-// The facts core's child-or-link policy needs, read from what RabbitMQ puts on a delivery.
-import { headerValueToString, type MessageFacts } from '@brokertrace/core';
+// The facts core's child-or-link policy needs, read from what RabbitMQ puts on a delivery; where the broker only
+// says "redelivered" (classic queues), the redeliveries this process saw of the message are counted.
+import { createHash } from 'node:crypto';
+import { headerValueToString, type DeliveryCounter, type MessageFacts } from '@brokertrace/core';
 import type { AmqpMessage } from './internal-types.js';
 
 /** A header's numeric value: plain numbers, numeric strings, bigint, AMQP typed `{'!': type, value}`. */
@@ -28,13 +30,32 @@ function xDeathEntries(headers: Record<string, unknown> | undefined): readonly u
 }
 
 /**
+ * What identifies one message across its redeliveries: its message id, else the trace context it carries (a
+ * send span's context is unique per publish), else a digest of where it was published and its content. Two
+ * messages identical in all of these share a count (an overestimate, never a missed redelivery).
+ */
+function redeliveryKey(message: AmqpMessage, queue: string): string {
+  const id = messageId(message);
+  if (id !== undefined) return queue + '\u0000id\u0000' + id;
+  const traceparent = headerValueToString(ownHeader(message.properties?.headers, 'traceparent'));
+  if (traceparent !== undefined && traceparent !== '') return queue + '\u0000tp\u0000' + traceparent;
+  const hash = createHash('sha256');
+  hash.update(String(message.fields?.exchange)).update('\u0000').update(String(message.fields?.routingKey)).update('\u0000');
+  hash.update(String(message.properties?.timestamp)).update('\u0000');
+  if (message.content instanceof Uint8Array) hash.update(message.content);
+  return queue + '\u0000sha\u0000' + hash.digest('base64');
+}
+
+/**
  * How many times this message has been handed to a consumer, 1 the first time. The largest of what the broker
  * says: `redelivered` (at least 2), a quorum queue's `x-delivery-count` (earlier failed deliveries, so +1), and
  * `x-death` (each entry counts the times the message left one queue for one reason; the largest of those
- * counts is the number of earlier rounds through a dead-letter loop, so +1).
+ * counts is the number of earlier rounds through a dead-letter loop, so +1). A redelivery the broker does not
+ * count (no `x-delivery-count`: a classic queue) is counted in `redeliveries`: 1 + the redeliveries seen here.
  */
-export function deliveryCount(message: AmqpMessage): number {
-  let count = message.fields?.redelivered === true ? 2 : 1;
+export function deliveryCount(message: AmqpMessage, queue = '', redeliveries?: DeliveryCounter): number {
+  const redelivered = message.fields?.redelivered === true;
+  let count = redelivered ? 2 : 1;
   const headers = message.properties?.headers;
   const xDeliveryCount = toCount(ownHeader(headers, 'x-delivery-count'));
   if (xDeliveryCount !== undefined && xDeliveryCount >= 0) count = Math.max(count, xDeliveryCount + 1);
@@ -42,6 +63,10 @@ export function deliveryCount(message: AmqpMessage): number {
     if (typeof entry !== 'object' || entry === null) continue;
     const deaths = toCount((entry as Record<string, unknown>).count);
     if (deaths !== undefined && deaths >= 0) count = Math.max(count, deaths + 1);
+  }
+  // Only redeliveries are remembered: a first delivery costs no memory.
+  if (redelivered && xDeliveryCount === undefined && redeliveries !== undefined) {
+    count = Math.max(count, redeliveries.record(redeliveryKey(message, queue)) + 1);
   }
   return count;
 }
@@ -63,12 +88,12 @@ export function messageId(message: AmqpMessage): string | undefined {
 }
 
 /** Everything core's policy reads, for one message consumed from `queue`. */
-export function readFacts(message: AmqpMessage, queue: string, deadLetterIsReplay: boolean): MessageFacts {
+export function readFacts(message: AmqpMessage, queue: string, deadLetterIsReplay: boolean, redeliveries?: DeliveryCounter): MessageFacts {
   return {
     destination: queue,
     messageId: messageId(message),
     enqueuedAtMs: enqueuedAtMs(message),
-    deliveryCount: deliveryCount(message),
+    deliveryCount: deliveryCount(message, queue, redeliveries),
     replayedFromDeadLetter: deadLetterIsReplay && wasDeadLettered(message),
   };
 }

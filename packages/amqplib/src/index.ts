@@ -1,7 +1,8 @@
 export { traceChannel, traceConnection, untraceChannel, untraceConnection } from './explicit.js';
 export { AmqplibInstrumentation } from './instrumentation.js';
-export { ATTR_BROKERTRACE_MESSAGE_SETTLEMENT } from './consumer.js';
+export { ATTR_BROKERTRACE_MESSAGE_SETTLEMENT } from './semconv.js';
 export { DEFAULT_EXCHANGE_NAME } from './destination.js';
+export { AMQP_REPLY_CODES } from './errors.js';
 export type {
   AmqplibConsumeInfo,
   AmqplibInstrumentationConfig,

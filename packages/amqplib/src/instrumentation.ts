@@ -1,13 +1,13 @@
 // Auto-instrumentation: the same wrappers as traceChannel, put on amqplib's Channel prototypes by require hooks.
-import type { TracerProvider, MeterProvider } from '@opentelemetry/api';
+import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import {
   InstrumentationBase,
   InstrumentationNodeModuleDefinition,
   InstrumentationNodeModuleFile,
   isWrapped,
 } from '@opentelemetry/instrumentation';
-import { createTracingState } from './explicit.js';
-import type { TracingState } from './state.js';
+import { resolveAmqplibOptions } from './config.js';
+import { AmqplibTracing } from './tracing.js';
 import type { AmqplibInstrumentationConfig } from './types.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
 import { CHANNEL_METHODS, wrapperFor } from './wrap.js';
@@ -28,34 +28,30 @@ interface ModelExports {
  * bad option.
  */
 export class AmqplibInstrumentation extends InstrumentationBase<AmqplibInstrumentationConfig> {
-  private state: TracingState;
+  // `declare`: no class field, so what super() (which calls setConfig) set is not reset after it.
+  private declare tracing: AmqplibTracing | undefined;
 
   constructor(config: AmqplibInstrumentationConfig = {}) {
     super(PACKAGE_NAME, PACKAGE_VERSION, config);
-    this.state = createTracingState(config);
+    this.tracing = new AmqplibTracing(this.getConfig(), () => this.isEnabled());
   }
 
+  /** Validates before applying: a bad config throws and leaves the current one in force. */
   override setConfig(config: AmqplibInstrumentationConfig = {}): void {
-    // Validate before anything changes: a bad config leaves the old one in place.
-    const previous = this.state?.config;
-    const state = createTracingState({
-      ...config,
-      tracerProvider: config.tracerProvider ?? previous?.tracerProvider,
-      meterProvider: config.meterProvider ?? previous?.meterProvider,
-    });
+    if (this.tracing) this.tracing.setConfig(config);
+    // super() calls this before the constructor has built `tracing`: validate the amqplib options at least.
+    else resolveAmqplibOptions(config);
     super.setConfig(config);
-    this.state = state;
   }
 
   override setTracerProvider(tracerProvider: TracerProvider): void {
     super.setTracerProvider(tracerProvider);
-    // Called by registerInstrumentations; the constructor of the base class calls nothing that reaches here.
-    if (this.state !== undefined) this.state = createTracingState({ ...this.state.config, tracerProvider });
+    this.tracing?.setTracerProvider(tracerProvider);
   }
 
   override setMeterProvider(meterProvider: MeterProvider): void {
     super.setMeterProvider(meterProvider);
-    if (this.state !== undefined) this.state = createTracingState({ ...this.state.config, meterProvider });
+    this.tracing?.setMeterProvider(meterProvider);
   }
 
   protected init(): InstrumentationNodeModuleDefinition[] {
@@ -71,7 +67,7 @@ export class AmqplibInstrumentation extends InstrumentationBase<AmqplibInstrumen
     return [new InstrumentationNodeModuleDefinition('amqplib', SUPPORTED_VERSIONS, undefined, undefined, files)];
   }
 
-  private readonly source = (): TracingState | undefined => (this.isEnabled() ? this.state : undefined);
+  private readonly source = (): AmqplibTracing | undefined => (this.isEnabled() ? this.tracing : undefined);
 
   private patchModel(exports: ModelExports): ModelExports {
     for (const proto of this.prototypes(exports)) {
@@ -101,4 +97,3 @@ export class AmqplibInstrumentation extends InstrumentationBase<AmqplibInstrumen
     return protos;
   }
 }
-

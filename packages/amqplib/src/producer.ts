@@ -1,5 +1,6 @@
-// publish / sendToQueue: one `send` span per call, the trace context added to a copy of the caller's headers.
-import { diag, type Span } from '@opentelemetry/api';
+// publish / sendToQueue: one `send` span per call (amqplib publishes one message per call, so the send span is
+// the creation context), the trace context added to a copy of the caller's options and headers.
+import type { Span } from '@opentelemetry/api';
 import {
   ATTR_MESSAGING_MESSAGE_CONVERSATION_ID,
   ATTR_MESSAGING_MESSAGE_ID,
@@ -9,25 +10,31 @@ import {
   type CarrierLimits,
 } from '@brokertrace/core';
 import type { Attributes } from '@opentelemetry/api';
-import { publishDestination } from './destination.js';
+import { temporaryQueuesOf } from './channel-state.js';
+import { connectionInfo } from './connection-info.js';
+import { destinationFields, publishDestination } from './destination.js';
 import type { AnyMethod } from './internal-types.js';
-import type { StateSource, TracingState } from './state.js';
+import { log } from './log.js';
+import { shared } from './shared.js';
+import type { AmqplibTracing, TracingSource } from './tracing.js';
 
-// ConfirmChannel#publish calls Channel#publish (and a channel traced both explicitly and by the instrumentation
-// has two wrappers): only the outermost call traces. publish is synchronous, so a depth counter is exact.
-let publishDepth = 0;
-
-/** Headers and options as a new object: every key the caller's headers hold (own or inherited), then ours. */
+/**
+ * The options as sent: a new object that inherits every option of the caller's (own, inherited, accessors:
+ * amqplib reads them by property access), with its own `headers`: every key the caller's headers hold (own or
+ * inherited, for..in like amqplib's encoder), then ours. Nothing the caller passed is written to.
+ */
 function withHeaders(options: unknown, fields: Readonly<Record<string, string>>): Record<string, unknown> {
-  const source = typeof options === 'object' && options !== null ? (options as Record<string, unknown>) : {};
-  const callerHeaders = source.headers;
+  const source = typeof options === 'object' && options !== null ? (options as Record<string, unknown>) : undefined;
+  const callerHeaders = source?.headers;
   const headers: Record<string, unknown> = {};
   if (typeof callerHeaders === 'object' && callerHeaders !== null) {
-    // for..in like amqplib's encoder, so inherited keys travel as they would have.
     for (const key in callerHeaders) headers[key] = (callerHeaders as Record<string, unknown>)[key];
   }
   for (const key of Object.keys(fields)) headers[key] = fields[key];
-  return { ...source, headers };
+  const sent = Object.create(source ?? null) as Record<string, unknown>;
+  // defineProperty: a frozen caller's read-only `headers` would make plain assignment throw.
+  Object.defineProperty(sent, 'headers', { value: headers, enumerable: true, writable: true, configurable: true });
+  return sent;
 }
 
 /**
@@ -53,8 +60,8 @@ function limitsFor(channel: unknown): CarrierLimits {
   return lastFrameMax.limits;
 }
 
-function publishAttributes(routingKey: string, options: Record<string, unknown> | undefined): Attributes {
-  const attributes: Attributes = {};
+function publishAttributes(routingKey: string, options: Record<string, unknown> | undefined, connection: Attributes): Attributes {
+  const attributes: Attributes = { ...connection };
   if (routingKey) attributes[ATTR_MESSAGING_RABBITMQ_DESTINATION_ROUTING_KEY] = routingKey;
   const messageId = options?.messageId;
   if (typeof messageId === 'string' && messageId) attributes[ATTR_MESSAGING_MESSAGE_ID] = messageId;
@@ -68,50 +75,62 @@ interface PreparedPublish {
   args: unknown[];
 }
 
-function preparePublish(state: TracingState, channel: unknown, args: unknown[], confirm: boolean): PreparedPublish | undefined {
+function preparePublish(tracing: AmqplibTracing, channel: object, args: unknown[], confirm: boolean): PreparedPublish | undefined {
+  const { telemetry, options: config } = tracing;
   const [exchange, routingKey, content, options] = args;
-  const destination = publishDestination(exchange, routingKey);
-  if (state.telemetry.isIgnored(destination)) return undefined;
+  const destination = publishDestination(exchange, routingKey, temporaryQueuesOf(channel));
+  if (telemetry.isIgnored(destination.name)) return undefined;
   const callerOptions = typeof options === 'object' && options !== null ? (options as Record<string, unknown>) : undefined;
-  const span = state.telemetry.startSend({
-    destination,
-    attributes: publishAttributes(typeof routingKey === 'string' ? routingKey : '', callerOptions),
+  const connection = connectionInfo(channel);
+  const { span, injections } = telemetry.startSend({
+    ...destinationFields(destination),
+    attributes: publishAttributes(typeof routingKey === 'string' ? routingKey : '', callerOptions, connection.spanAttributes),
+    metricAttributes: connection.metricAttributes,
+    messages: [{ existing: callerOptions?.headers as Record<string, unknown> | undefined, limits: limitsFor(channel) }],
   });
-  const injected = state.telemetry.inject(span, callerOptions?.headers as Record<string, unknown> | undefined, limitsFor(channel));
-  const sentOptions = withHeaders(options, injected.fields);
-  const newArgs = args.slice();
-  newArgs[3] = sentOptions;
-  state.telemetry.runHook(state.config.publishHook, span, {
-    exchange: typeof exchange === 'string' ? exchange : '',
-    routingKey: typeof routingKey === 'string' ? routingKey : '',
-    content: content instanceof Uint8Array ? content : new Uint8Array(0),
-    options: sentOptions,
-    confirm,
-  });
-  return { span, args: newArgs };
+  try {
+    const injected = injections[0];
+    // undefined: the message keeps the context it carries (existingContext 'keep'), or there is nothing to add.
+    const sentOptions = injected === undefined ? options : withHeaders(options, injected.fields);
+    const newArgs = args.slice();
+    newArgs[3] = sentOptions;
+    telemetry.runHook(config.publishHook, span, {
+      exchange: typeof exchange === 'string' ? exchange : '',
+      routingKey: typeof routingKey === 'string' ? routingKey : '',
+      content: content instanceof Uint8Array ? content : new Uint8Array(0),
+      options: (sentOptions ?? {}) as Record<string, unknown>,
+      confirm,
+    });
+    return { span, args: newArgs };
+  } catch (error) {
+    // Nothing was published by this span: it ends with the error and counts no message.
+    telemetry.endUnsent(span, error);
+    throw error;
+  }
 }
 
 /**
  * Wraps `publish` (which `sendToQueue` calls). On a confirm channel (it has `waitForConfirms`) the span ends on
  * the broker's confirm, an nack or a close before the confirm marking it failed; elsewhere it ends on return.
  */
-export function wrapPublish(source: StateSource, original: AnyMethod): AnyMethod {
+export function wrapPublish(source: TracingSource, original: AnyMethod): AnyMethod {
   return function tracedPublish(this: unknown, ...args: unknown[]): unknown {
-    if (publishDepth > 0) return original.apply(this, args);
-    const state = source();
-    if (state === undefined) return original.apply(this, args);
-    const confirm = typeof (this as { waitForConfirms?: unknown } | null)?.waitForConfirms === 'function';
-    const prepared = (() => {
-      try {
-        return preparePublish(state, this, args, confirm);
-      } catch (error) {
-        diag.error('@brokertrace/amqplib: could not trace publish', error);
-        return undefined;
-      }
-    })();
+    const depth = shared();
+    // ConfirmChannel#publish calls Channel#publish, and a channel traced twice has two wrappers: only the
+    // outermost call traces.
+    if (depth.publishDepth > 0 || typeof this !== 'object' || this === null) return original.apply(this, args);
+    const tracing = source();
+    if (tracing === undefined) return original.apply(this, args);
+    const confirm = typeof (this as { waitForConfirms?: unknown }).waitForConfirms === 'function';
+    let prepared: PreparedPublish | undefined;
+    try {
+      prepared = preparePublish(tracing, this, args, confirm);
+    } catch (error) {
+      log.error('could not trace publish', error);
+    }
     if (prepared === undefined) return original.apply(this, args);
     const { span, args: sentArgs } = prepared;
-    const { telemetry } = state;
+    const { telemetry } = tracing;
     if (confirm) {
       const callerCallback = args[4];
       sentArgs[4] = function onConfirm(this: unknown, ...confirmArgs: unknown[]): unknown {
@@ -121,14 +140,14 @@ export function wrapPublish(source: StateSource, original: AnyMethod): AnyMethod
       };
     }
     let result: unknown;
-    publishDepth++;
+    depth.publishDepth++;
     try {
       result = original.apply(this, sentArgs);
     } catch (error) {
       telemetry.end(span, error);
       throw error;
     } finally {
-      publishDepth--;
+      depth.publishDepth--;
     }
     if (!confirm) telemetry.end(span);
     return result;

@@ -1,5 +1,5 @@
-// Public configuration of @brokertrace/amqplib.
-import { BrokerTraceConfigError, type MessagingInstrumentationConfig, type SpanHook } from '@brokertrace/core';
+// Public configuration and hook types of @brokertrace/amqplib (validated in config.ts).
+import type { MessagingInstrumentationConfig, SpanHook } from '@brokertrace/core';
 import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
 import type { AmqpMessage } from './internal-types.js';
 
@@ -21,16 +21,23 @@ export interface AmqplibConsumeInfo {
 }
 
 /**
- * How a process span ended, recorded as `brokertrace.message.settlement`:
- * `ack`, `nack`, `nack_requeue`, `reject`, `reject_requeue` (settled on the channel, also through `allUpTo`,
- * `ackAll`, `nackAll`); `auto_ack` (a `noAck` consumer's handler finished); `channel_closed` (the channel or its
- * connection closed before the message was settled).
+ * How a message was settled, recorded as `brokertrace.message.settlement` on its settle span and, when the
+ * settlement happened while its handler ran, on its process span:
+ * `ack`, `nack`, `nack_requeue`, `reject`, `reject_requeue` (also through `allUpTo`, `ackAll`, `nackAll`);
+ * `auto_ack` (a `noAck` consumer: the broker settled it on delivery); `channel_closed` (the channel or its
+ * connection closed while the handler ran, before the message was settled).
  */
 export type AmqplibSettlement = 'ack' | 'nack' | 'nack_requeue' | 'reject' | 'reject_requeue' | 'auto_ack' | 'channel_closed';
 
-/** What a settle hook sees, just before the process span ends. */
-export interface AmqplibSettleInfo extends AmqplibConsumeInfo {
+/** What a settle hook sees, when the settle span starts. */
+export interface AmqplibSettleInfo {
+  /** The message passed to `ack` / `nack` / `reject`; undefined for `ackAll` / `nackAll`. */
+  readonly message: AmqpMessage | undefined;
+  /** The queue the message was consumed from, when known ('' otherwise). */
+  readonly queue: string;
   readonly settlement: AmqplibSettlement;
+  /** Messages this call settled, as far as this channel saw them delivered (1 for a single-message settle). */
+  readonly messageCount: number;
 }
 
 /** Options of `traceChannel`, `traceConnection` and `AmqplibInstrumentation`. */
@@ -39,7 +46,7 @@ export interface AmqplibTraceConfig extends MessagingInstrumentationConfig {
   publishHook?: SpanHook<AmqplibPublishInfo>;
   /** Adds attributes to the `process` span of each consumed message, before the handler runs. Default: none. */
   consumeHook?: SpanHook<AmqplibConsumeInfo>;
-  /** Adds attributes to the `process` span when the message is settled, just before the span ends. Default: none. */
+  /** Adds attributes to the settle span (`ack` / `nack` / `reject`) of each settle call. Default: none. */
   settleHook?: SpanHook<AmqplibSettleInfo>;
   /**
    * A message that carries `x-death` (it went through a dead-letter exchange) counts as replayed from a
@@ -48,21 +55,13 @@ export interface AmqplibTraceConfig extends MessagingInstrumentationConfig {
    * Default `true`.
    */
   deadLetterIsReplay?: boolean;
+  /**
+   * Classic queues only say `redelivered`, not how often: this process counts the redeliveries it sees of each
+   * message (by message id, else its trace context, else a digest of its content) in a bounded memory.
+   * Default `{ maxEntries: 10000, ttlMs: 600000 }`; `false` turns counting off (every redelivery then counts 2).
+   */
+  redeliveryTracking?: { maxEntries?: number; ttlMs?: number } | false;
 }
 
 /** Options of {@link AmqplibInstrumentation}: the tracing options plus `enabled`. */
 export interface AmqplibInstrumentationConfig extends AmqplibTraceConfig, InstrumentationConfig {}
-
-/** Checks this package's own options (core checks the shared ones); throws naming the option. */
-export function validateAmqplibConfig(config: AmqplibTraceConfig): void {
-  for (const hook of ['publishHook', 'consumeHook', 'settleHook'] as const) {
-    const value: unknown = config[hook];
-    if (value !== undefined && typeof value !== 'function') {
-      throw new BrokerTraceConfigError(hook, `must be a function, got ${typeof value}`);
-    }
-  }
-  const replay: unknown = config.deadLetterIsReplay;
-  if (replay !== undefined && typeof replay !== 'boolean') {
-    throw new BrokerTraceConfigError('deadLetterIsReplay', `must be a boolean, got ${typeof replay}`);
-  }
-}

@@ -34,6 +34,14 @@ export class FakeChannel extends EventEmitter {
     return Promise.resolve({ consumerTag });
   }
 
+  lastDeclared = '';
+  private declared = 0;
+  /** Like the broker: '' gets a server-generated name. */
+  assertQueue(queue: string, _options?: object): Promise<{ queue: string; messageCount: number; consumerCount: number }> {
+    this.lastDeclared = queue === '' ? `amq.gen-fake${++this.declared}` : queue;
+    return Promise.resolve({ queue: this.lastDeclared, messageCount: 0, consumerCount: 0 });
+  }
+
   get(_queue: string, _options?: object): Promise<unknown> {
     return Promise.resolve(this.getReply);
   }

@@ -1,4 +1,4 @@
-import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
 import { setupTestTelemetry } from '@brokertrace/testing';
 import { BrokerTraceConfigError } from '@brokertrace/core';
 import { traceChannel, traceConnection, untraceChannel } from '../src/index';
@@ -20,12 +20,13 @@ describe('publish', () => {
     expect(ch.publish('orders', 'created', Buffer.from('hi'), options)).toBe(true);
 
     const [span] = t.spans();
-    expect(span?.name).toBe('send orders:created');
+    expect(span?.name).toBe('send orders');
     expect(span?.kind).toBe(SpanKind.PRODUCER);
     expect(span?.attributes).toMatchObject({
       'messaging.system': 'rabbitmq',
       'messaging.operation.type': 'send',
       'messaging.destination.name': 'orders:created',
+      'messaging.destination.template': 'orders',
       'messaging.rabbitmq.destination.routing_key': 'created',
       'messaging.message.id': 'm-1',
       'messaging.message.conversation_id': 'c-1',
@@ -48,15 +49,47 @@ describe('publish', () => {
     expect(b).toContain(t.spans()[1]!.spanContext().spanId);
   });
 
-  it('replaces a stale traceparent the caller left in the headers and keeps inherited header keys', () => {
+  it('keeps a context the caller put in the headers (existingContext keep): the send span links to it', () => {
     const ch = traceChannel(new FakeChannel());
+    const custom = '00-11111111111111111111111111111111-2222222222222222-01';
+    const inherited = Object.create({ fromProto: 'yes' }) as Record<string, unknown>;
+    inherited.traceparent = custom;
+    const options = { headers: inherited };
+    ch.sendToQueue('work', Buffer.from('x'), options);
+    const [send] = t.spans();
+    expect(send!.name).toBe('send work');
+    expect(send!.links.map((l) => l.context.spanId)).toEqual(['2222222222222222']);
+    // Sent as the caller built it: inherited keys included, the custom context unchanged.
+    expect(ch.sent[0]!.options).toBe(options);
+    expect(traceparentOf(ch.sent[0]!.options!.headers)).toBe(custom);
+  });
+
+  it('with existingContext replace, puts its own context in a copy and keeps inherited header keys', () => {
+    const ch = traceChannel(new FakeChannel(), { existingContext: 'replace' });
     const inherited = Object.create({ fromProto: 'yes' }) as Record<string, unknown>;
     inherited.traceparent = '00-11111111111111111111111111111111-2222222222222222-01';
     ch.sendToQueue('work', Buffer.from('x'), { headers: inherited });
     const sentHeaders = ch.sent[0]!.options!.headers!;
     expect(sentHeaders.fromProto).toBe('yes');
     expect(traceparentOf(sentHeaders)).toContain(t.spans()[0]!.spanContext().traceId);
-    expect(t.spans()[0]!.name).toBe('send work');
+    expect(inherited.traceparent).toBe('00-11111111111111111111111111111111-2222222222222222-01');
+  });
+
+  it("sends options that keep what the caller's options inherit (class getters included)", () => {
+    class PublishOptions {
+      contentType = 'application/json';
+      get persistent(): boolean {
+        return true;
+      }
+    }
+    const ch = traceChannel(new FakeChannel());
+    const options = Object.freeze(new PublishOptions());
+    ch.publish('ex', 'rk', Buffer.from('{}'), options);
+    const sent = ch.sent[0]!.options!;
+    expect(sent.persistent).toBe(true);
+    expect(sent.contentType).toBe('application/json');
+    expect(traceparentOf(sent.headers)).toContain(t.spans()[0]!.spanContext().spanId);
+    expect(Object.keys(options)).toEqual(['contentType']);
   });
 
   it('names a publish to the default exchange without routing key amq.default', () => {
@@ -122,41 +155,62 @@ function producedHeaders(): { headers: Record<string, unknown>; traceId: string;
 }
 
 describe('consume', () => {
-  it('runs the handler in a process span, child of the producer, ended by ack', async () => {
+  it('runs the handler in a process span, child of the producer, ended when the handler returns', async () => {
     const produced = producedHeaders();
     const ch = traceChannel(new FakeChannel());
     let active: string | undefined;
-    await ch.consume('work', (msg) => {
+    await ch.consume('work', () => {
       active = trace.getSpan(context.active())?.spanContext().spanId;
-      ch.ack(msg);
     });
     ch.deliver('work', { headers: produced.headers });
-    const process = t.spans().find((s) => s.name === 'process work')!;
+    const process = t.spansNamed('process work')[0]!;
+    expect(t.openSpans()).toHaveLength(0);
     expect(process.kind).toBe(SpanKind.CONSUMER);
     expect(process.spanContext().traceId).toBe(produced.traceId);
     expect(process.parentSpanContext?.spanId).toBe(produced.spanId);
     expect(active).toBe(process.spanContext().spanId);
     expect(process.attributes).toMatchObject({
-      'brokertrace.decision': 'child',
+      'brokertrace.decision.relationship': 'child',
       'brokertrace.decision.reason': 'fresh',
       'brokertrace.message.delivery_count': 1,
-      'brokertrace.message.settlement': 'ack',
       'messaging.rabbitmq.message.delivery_tag': 1,
+      'messaging.client.id': 'ctag-work',
     });
+    // Not settled inside the handler: no disposition on the process span.
+    expect(process.attributes['brokertrace.message.settlement']).toBeUndefined();
+  });
+
+  it('an ack inside the handler is an `ack` settle span under the process span, which keeps the disposition', async () => {
+    const ch = traceChannel(new FakeChannel());
+    await ch.consume('work', (msg) => ch.ack(msg));
+    ch.deliver('work', { headers: producedHeaders().headers });
+    const process = t.spansNamed('process work')[0]!;
+    const ack = t.spansNamed('ack work')[0]!;
+    expect(ack.kind).toBe(SpanKind.CLIENT);
+    expect(ack.parentSpanContext?.spanId).toBe(process.spanContext().spanId);
+    expect(ack.attributes).toMatchObject({
+      'messaging.operation.type': 'settle',
+      'messaging.operation.name': 'ack',
+      'messaging.destination.name': 'work',
+      'messaging.rabbitmq.message.delivery_tag': 1,
+      'brokertrace.message.settlement': 'ack',
+    });
+    expect(ack.attributes['messaging.batch.message_count']).toBeUndefined();
+    expect(process.attributes['brokertrace.message.settlement']).toBe('ack');
     expect(ch.settled).toHaveLength(1); // amqplib's ack still ran
   });
 
-  it('keeps the span open until the message is settled, whenever that is', async () => {
+  it('a settlement after the handler returned is a settle span of its own; the process span never waits for it', async () => {
     const ch = traceChannel(new FakeChannel());
     await ch.consume('work', () => undefined);
     const { msg } = ch.deliver('work', { headers: producedHeaders().headers });
-    expect(t.openSpans().map((s) => s.name)).toEqual(['process work']);
-    ch.nack(msg, false, false);
     expect(t.openSpans()).toHaveLength(0);
-    expect(t.spansNamed('process work')[0]!.attributes['brokertrace.message.settlement']).toBe('nack');
+    ch.nack(msg, false, false);
+    expect(t.spansNamed('process work')[0]!.attributes['brokertrace.message.settlement']).toBeUndefined();
+    expect(t.spansNamed('nack work')[0]!.attributes).toMatchObject({ 'brokertrace.message.settlement': 'nack', 'messaging.rabbitmq.message.delivery_tag': 1 });
   });
 
-  it('records each settlement outcome', async () => {
+  it('records each settlement outcome on its settle span', async () => {
     const ch = traceChannel(new FakeChannel());
     await ch.consume('work', () => undefined);
     const m = [1, 2, 3, 4].map(() => ch.deliver('work').msg);
@@ -164,40 +218,49 @@ describe('consume', () => {
     ch.reject(m[1], false);
     ch.reject(m[2]);
     ch.ack(m[3]);
-    expect(t.spansNamed('process work').map((s) => s.attributes['brokertrace.message.settlement'])).toEqual([
-      'nack_requeue',
-      'reject',
-      'reject_requeue',
-      'ack',
+    const settles = t.spans().filter((s) => s.attributes['messaging.operation.type'] === 'settle');
+    expect(settles.map((s) => [s.name, s.attributes['brokertrace.message.settlement'], s.attributes['messaging.rabbitmq.message.delivery_tag']])).toEqual([
+      ['nack work', 'nack_requeue', 1],
+      ['reject work', 'reject', 2],
+      ['reject work', 'reject_requeue', 3],
+      ['ack work', 'ack', 4],
     ]);
   });
 
-  it('ack with allUpTo ends every span up to that tag, ackAll and nackAll end the rest', async () => {
+  it('allUpTo, ackAll and nackAll are batch settle spans counting the deliveries they covered', async () => {
     const ch = traceChannel(new FakeChannel());
     await ch.consume('work', () => undefined);
     const m = [1, 2, 3, 4, 5].map(() => ch.deliver('work').msg);
     ch.ack(m[2], true);
-    expect(t.spans()).toHaveLength(3);
-    expect(t.openSpans()).toHaveLength(2);
     ch.nackAll(false);
-    expect(t.openSpans()).toHaveLength(0);
-    expect(t.spans().slice(3).map((s) => s.attributes['brokertrace.message.settlement'])).toEqual(['nack', 'nack']);
     ch.deliver('work');
     ch.ackAll();
+    ch.ackAll(); // nothing left
+    const settles = t.spans().filter((s) => s.attributes['messaging.operation.type'] === 'settle');
+    expect(settles.map((s) => [s.name, s.attributes['messaging.batch.message_count'], s.attributes['messaging.rabbitmq.message.delivery_tag']])).toEqual([
+      ['ack work', 3, 3],
+      ['nack work', 2, undefined],
+      ['ack work', 1, undefined],
+      ['ack', 0, undefined],
+    ]);
     expect(t.openSpans()).toHaveLength(0);
   });
 
-  it('ends every unsettled span when the channel closes, marked channel_closed', async () => {
+  it('a channel closing while a handler runs marks its process span channel_closed and forgets the unsettled', async () => {
     const ch = traceChannel(new FakeChannel());
-    await ch.consume('work', () => undefined);
-    ch.deliver('work');
+    let release!: () => void;
+     
+    await ch.consume('work', () => new Promise<void>((resolve) => (release = resolve)));
     ch.deliver('work');
     ch.emit('close');
-    expect(t.openSpans()).toHaveLength(0);
-    expect(t.spans().map((s) => s.attributes['brokertrace.message.settlement'])).toEqual(['channel_closed', 'channel_closed']);
+    release();
+    await new Promise((r) => setImmediate(r));
+    expect(t.spansNamed('process work')[0]!.attributes['brokertrace.message.settlement']).toBe('channel_closed');
+    ch.ackAll();
+    expect(t.spansNamed('ack')[0]!.attributes['messaging.batch.message_count']).toBe(0);
   });
 
-  it('for noAck consumers ends the span when the handler promise settles, with its error', async () => {
+  it('for noAck consumers ends the span when the handler promise settles, marked auto_ack', async () => {
     const ch = traceChannel(new FakeChannel());
     let release!: () => void;
     await ch.consume(
@@ -212,29 +275,25 @@ describe('consume', () => {
     expect(t.openSpans()).toHaveLength(1);
     release();
     await result;
+    await new Promise((r) => setImmediate(r));
     expect(t.openSpans()).toHaveLength(0);
     expect(t.spans()[0]!.attributes['brokertrace.message.settlement']).toBe('auto_ack');
-
-    const failing = new Error('handler failed');
-    await ch.consume('other', () => Promise.reject(failing), { noAck: true });
-    await expect(ch.deliver('other').result).rejects.toBe(failing);
-    expect(t.spansNamed('process other')[0]!.status.code).toBe(SpanStatusCode.ERROR);
   });
 
-  it('a handler that throws gets its error rethrown; the span ends with it once settled', async () => {
+  it('a handler that throws gets its error rethrown, and its span ends with it at once', async () => {
     const ch = traceChannel(new FakeChannel());
     const failure = new RangeError('bad message');
     await ch.consume('work', () => {
       throw failure;
     });
     expect(() => ch.deliver('work')).toThrow(failure);
-    ch.emit('close');
     const [span] = t.spans();
+    expect(t.openSpans()).toHaveLength(0);
     expect(span?.attributes['error.type']).toBe('RangeError');
-    expect(span?.attributes['brokertrace.message.settlement']).toBe('channel_closed');
+    expect(span?.status.code).toBe(SpanStatusCode.ERROR);
   });
 
-  it('an async handler that rejects: its result is returned as it is and the span gets the error', async () => {
+  it('an async handler that rejects: its result is returned as it is, the rejection is observed but rethrown', async () => {
     const ch = traceChannel(new FakeChannel());
     const failure = new TypeError('async failure');
     // A thenable that lets the test play the rejection: what our observer does with it is visible.
@@ -244,12 +303,11 @@ describe('consume', () => {
     const { result } = ch.deliver('work');
     expect(result).toBe(handlerResult);
     expect(observers).toHaveLength(1);
-    // Our observer only notes the error: it adds no rejection of its own.
-    expect(observers[0]!(failure)).toBeUndefined();
-    ch.emit('close');
+    // Our observer rethrows: the branch it belongs to rejects with the same reason, so nothing is swallowed.
+    expect(() => observers[0]!(failure)).toThrow(failure);
     const [span] = t.spans();
     expect(span?.attributes['error.type']).toBe('TypeError');
-    expect(span?.attributes['brokertrace.message.settlement']).toBe('channel_closed');
+    expect(t.openSpans()).toHaveLength(0);
   });
 
   it('passes the broker cancel notification (null) straight through', async () => {
@@ -261,41 +319,111 @@ describe('consume', () => {
     expect(t.spans()).toHaveLength(0);
   });
 
+  it('never takes the context the delivery arrives in as parent or baggage (amqplib delivers in the socket context)', async () => {
+    const ch = traceChannel(new FakeChannel());
+    const seen: Array<string | undefined> = [];
+    await ch.consume('work', () => {
+      seen.push(propagation.getBaggage(context.active())?.getEntry('tenant')?.value);
+    });
+    const produced = producedHeaders();
+    const startup = propagation.setBaggage(context.active(), propagation.createBaggage({ tenant: { value: 'acme' } }));
+    context.with(startup, () =>
+      t.withSpan('startup', () => {
+        ch.deliver('work'); // no context in the message
+        ch.deliver('work', { headers: produced.headers });
+      }),
+    );
+    const startupSpan = t.spansNamed('startup')[0]!;
+    const processes = t.spansNamed('process work');
+    expect(processes).toHaveLength(2);
+    for (const p of processes) {
+      expect(p.parentSpanContext?.spanId).not.toBe(startupSpan.spanContext().spanId);
+      expect(p.links.map((l) => l.context.spanId)).not.toContain(startupSpan.spanContext().spanId);
+    }
+    expect(processes[0]!.parentSpanContext).toBeUndefined();
+    expect(seen).toEqual([undefined, undefined]);
+  });
+
   it('links a redelivered message above maxChildDeliveries and counts it', async () => {
     const produced = producedHeaders();
     const ch = traceChannel(new FakeChannel(), { policy: { maxChildDeliveries: 1 } });
     await ch.consume('work', (msg) => ch.ack(msg));
     ch.deliver('work', { headers: produced.headers, redelivered: true });
     const process = t.spansNamed('process work')[0]!;
-    expect(process.attributes).toMatchObject({ 'brokertrace.decision': 'link', 'brokertrace.decision.reason': 'redelivered', 'brokertrace.message.delivery_count': 2 });
+    expect(process.attributes).toMatchObject({
+      'brokertrace.decision.relationship': 'link',
+      'brokertrace.decision.reason': 'redelivered',
+      'brokertrace.message.delivery_count': 2,
+    });
     expect(process.spanContext().traceId).not.toBe(produced.traceId);
     expect(process.links[0]?.context.spanId).toBe(produced.spanId);
+  });
+
+  it('keeps a queue the channel declared exclusive out of span names, marked temporary', async () => {
+    const ch = traceChannel(new FakeChannel());
+    await ch.assertQueue('', { exclusive: true });
+    await ch.consume(ch.lastDeclared, () => undefined);
+    ch.deliver(ch.lastDeclared);
+    const [process] = t.spans();
+    expect(process!.name).toBe('process amq.default');
+    expect(process!.attributes).toMatchObject({ 'messaging.destination.temporary': true, 'messaging.destination.anonymous': true });
   });
 });
 
 describe('get', () => {
-  it('gives a receive span, child of the ambient span, linked to the message', async () => {
+  const reply = (headers: Record<string, unknown>, deliveryTag = 7) => ({
+    fields: { deliveryTag, redelivered: false, exchange: '', routingKey: 'work', messageCount: 0 },
+    properties: { headers },
+    content: Buffer.from('x'),
+  });
+
+  it('gives a receive span, child of the ambient span, linked to the message, without a batch count', async () => {
     const produced = producedHeaders();
     const ch = traceChannel(new FakeChannel());
-    ch.getReply = {
-      fields: { deliveryTag: 7, redelivered: false, exchange: '', routingKey: 'work', messageCount: 0 },
-      properties: { headers: produced.headers },
-      content: Buffer.from('x'),
-    };
-    const reply = await t.withSpan('job', async () => ch.get('work'));
-    expect(reply).toBe(ch.getReply);
+    ch.getReply = reply(produced.headers);
+    const got = await t.withSpan('job', async () => ch.get('work'));
+    expect(got).toBe(ch.getReply);
     const receive = t.spansNamed('receive work')[0]!;
     const job = t.spansNamed('job')[0]!;
     expect(receive.kind).toBe(SpanKind.CLIENT);
     expect(receive.parentSpanContext?.spanId).toBe(job.spanContext().spanId);
     expect(receive.links.map((l) => l.context.spanId)).toEqual([produced.spanId]);
     expect(receive.attributes['messaging.rabbitmq.message.delivery_tag']).toBe(7);
+    // get is a single-message API (semconv: no messaging.batch.message_count).
+    expect(receive.attributes['messaging.batch.message_count']).toBeUndefined();
   });
 
-  it('gives a receive span for an empty queue too', async () => {
+  it('gives a receive span for an empty queue too: no link, no batch count', async () => {
     const ch = traceChannel(new FakeChannel());
     await expect(ch.get('empty')).resolves.toBe(false);
-    expect(t.spansNamed('receive empty')).toHaveLength(1);
+    const [receive] = t.spansNamed('receive empty');
+    expect(receive?.links).toEqual([]);
+    expect(receive?.attributes['messaging.batch.message_count']).toBeUndefined();
+  });
+
+  it('dates the receive span from the call, on the same clock as its end', async () => {
+    const slow = new FakeChannel();
+    slow.get = () => new Promise((resolve) => setTimeout(() => resolve(false), 30));
+    const ch = traceChannel(slow);
+    await ch.get('slow');
+    const [receive] = t.spansNamed('receive slow');
+    const ms = receive!.duration[0] * 1000 + receive!.duration[1] / 1e6;
+    expect(ms).toBeGreaterThanOrEqual(25);
+  });
+
+  it('a message got without noAck is settled later by a multi-message ack that counts it', async () => {
+    const ch = traceChannel(new FakeChannel());
+    ch.getReply = reply({}, 1);
+    const first = (await ch.get('work')) as never;
+    ch.getReply = reply({}, 2);
+    await ch.get('work');
+    ch.ack(first);
+    ch.ackAll();
+    const settles = t.spans().filter((s) => s.attributes['messaging.operation.type'] === 'settle');
+    expect(settles.map((s) => [s.name, s.attributes['messaging.batch.message_count']])).toEqual([
+      ['ack work', undefined],
+      ['ack work', 1],
+    ]);
   });
 });
 
@@ -305,18 +433,28 @@ describe('wrapping', () => {
     ch.publish('ex', 'rk', Buffer.from('x'));
     await ch.consume('work', (msg) => ch.ack(msg));
     ch.deliver('work');
-    expect(t.spans().map((s) => s.name)).toEqual(['send ex:rk', 'process work']);
+    expect(t.spans().map((s) => s.name)).toEqual(['send ex', 'ack work', 'process work']);
   });
 
-  it('untraceChannel gives amqplib its methods back', () => {
+  it('untraceChannel gives amqplib its methods back and forgets what it held for the channel', async () => {
     const ch = new FakeChannel();
     const original = ch.publish;
     traceChannel(ch);
-    expect(ch.publish).not.toBe(original);
+    let release!: () => void;
+     
+    await ch.consume('work', () => new Promise<void>((resolve) => (release = resolve)));
+    ch.deliver('work');
+    expect(ch.listenerCount('close')).toBe(1);
     untraceChannel(ch);
     expect(ch.publish).toBe(original);
+    expect(ch.listenerCount('close')).toBe(0);
+    // The handler still running ends its span as usual.
+    release();
+    await new Promise((r) => setImmediate(r));
+    expect(t.openSpans()).toHaveLength(0);
     ch.publish('ex', 'rk', Buffer.from('x'));
-    expect(t.spans()).toHaveLength(0);
+    ch.ackAll();
+    expect(t.spans().map((s) => s.name)).toEqual(['process work']);
   });
 
   it('traceConnection traces channels from promise and callback connections', async () => {
@@ -324,7 +462,7 @@ describe('wrapping', () => {
       createChannel: () => Promise.resolve(new FakeChannel()),
       createConfirmChannel: () => Promise.resolve(new FakeConfirmChannel()),
     });
-    const a = (await promiseConnection.createChannel());
+    const a = await promiseConnection.createChannel();
     a.publish('a', 'rk', Buffer.from('x'));
 
     const callbackConnection = traceConnection({
@@ -337,7 +475,7 @@ describe('wrapping', () => {
     });
     const b = await new Promise<FakeChannel>((resolve) => callbackConnection.createChannel((_err: unknown, ch?: FakeChannel) => resolve(ch!)));
     b.publish('b', 'rk', Buffer.from('x'));
-    expect(t.spans().map((s) => s.name)).toEqual(['send a:rk', 'send b:rk']);
+    expect(t.spans().map((s) => s.attributes['messaging.destination.name'])).toEqual(['a:rk', 'b:rk']);
   });
 
   it('a channel whose methods cannot be replaced (sealed) is returned untraced and keeps working', () => {
@@ -347,9 +485,12 @@ describe('wrapping', () => {
     expect(t.spans()).toHaveLength(0);
   });
 
-  it('rejects bad options at construction, naming the option', () => {
+  it('rejects bad options at construction, naming the option, unknown keys included', () => {
     expect(() => traceChannel(new FakeChannel(), { publishHook: 'nope' as never })).toThrow(BrokerTraceConfigError);
     expect(() => traceChannel(new FakeChannel(), { deadLetterIsReplay: 'yes' as never })).toThrow(/deadLetterIsReplay/);
+    expect(() => traceChannel(new FakeChannel(), { redeliveryTracking: { maxEntries: 0 } })).toThrow(/redeliveryTracking\.maxEntries/);
     expect(() => traceChannel(new FakeChannel(), { policy: { maxChildAgeMs: -5 } })).toThrow(/policy\.maxChildAgeMs/);
+    expect(() => traceChannel(new FakeChannel(), { ignoreDestination: ['x'] } as never)).toThrow(/ignoreDestination/);
+    expect(() => traceChannel(new FakeChannel(), { publishHook: () => undefined, enabled: true } as never)).not.toThrow();
   });
 });
