@@ -11,11 +11,19 @@ import { parseOptions, USAGE, type Options } from './lib/options.js';
 import { describeVersions, resultsJson, resultsTable, type ReportInput } from './lib/report.js';
 import { summarize } from './lib/stats.js';
 import { overheadChart } from './lib/svg.js';
-import type { BrokerName, BrokerSettings, ChildTask, Measurement, RunRecord, VariantKind } from './lib/types.js';
-import type { BrokerAdmin } from './lib/workload.js';
+import { instrumentationOf, withMetrics, type BrokerName, type BrokerSettings, type ChildTask, type Measurement, type RunRecord, type VariantKind } from './lib/types.js';
+import type { BrokerAdmin, Workload } from './lib/workload.js';
 
-/** Interleaved within each round: A B C (sampled), then A B C again (not sampled). */
-const VARIANTS: readonly VariantKind[] = ['baseline', 'brokertrace', 'peer'];
+/**
+ * The variants of one round, in order: sampled, then not sampled, each interleaved the same way. The metrics
+ * variants run sampled only (what metrics add shows there; not sampled would double their time for the same
+ * figure), `peer+metrics` only where the peer records metrics.
+ */
+function variantsOf(workload: Workload, sampled: boolean): VariantKind[] {
+  const tracing: VariantKind[] = ['baseline', 'floor', 'brokertrace', 'peer'];
+  if (!sampled) return tracing;
+  return [...tracing, 'brokertrace+metrics', ...(workload.peerRecordsMetrics ? (['peer+metrics'] as const) : [])];
+}
 const CHILD_TIMEOUT_MS = 180_000;
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
 
@@ -53,30 +61,54 @@ function runChild<T>(script: string, args: string[], options: Options): Promise<
 
 /** A run must show that its variant really did (or did not) trace; figures of a mute instrumentation would lie. */
 function checkSpans(task: ChildTask, m: Measurement): void {
-  const traced = task.variant !== 'baseline' && task.sampled;
+  const traced = instrumentationOf(task.variant) !== 'none' && task.sampled;
   if (traced && m.spansExported === 0) throw new Error(`${task.broker} ${task.path} ${task.variant}: no span exported, the variant did not trace`);
   if (!traced && m.spansExported > 0) throw new Error(`${task.broker} ${task.path} ${task.variant}: ${m.spansExported} spans exported while nothing should be recorded`);
+}
+
+/**
+ * Likewise for metrics: a metrics variant must have recorded data points through its own instrumentation's
+ * meter (brokertrace's scopes are named `@brokertrace/<package>`; the peer's, its npm name), and no other
+ * variant any (they run without a meter provider).
+ */
+function checkMetrics(task: ChildTask, m: Measurement, peer: string): void {
+  const scopes = Object.keys(m.metricPoints);
+  const label = `${task.broker} ${task.path} ${task.variant}`;
+  if (!withMetrics(task.variant)) {
+    if (scopes.length > 0) throw new Error(`${label}: metric data points recorded without a meter provider (${scopes.join(', ')})`);
+    return;
+  }
+  const own = (scope: string): boolean => (instrumentationOf(task.variant) === 'brokertrace' ? scope.startsWith('@brokertrace/') : scope === peer);
+  if (!scopes.some(own)) {
+    throw new Error(`${label}: no metric data point recorded by the instrumentation (scopes with points: ${scopes.join(', ') || 'none'}); it did not get the meter provider`);
+  }
 }
 
 /**
  * One measured run on a destination of its own, prepared before and deleted after. A failed run is retried once
  * on a fresh destination (a broker hiccup should not cost a whole benchmark); a second failure is a real one.
  */
-async function measure(base: Omit<ChildTask, 'destination'>, admin: BrokerAdmin, round: number, options: Options): Promise<Measurement> {
+async function measure(base: Omit<ChildTask, 'destination'>, admin: BrokerAdmin, peer: string, round: number, options: Options): Promise<Measurement> {
   const { broker, path, variant, sampled, size } = base;
   for (let attempt = 1; ; attempt++) {
-    const destination = `bench-${path}-r${round}-${sampled ? 'on' : 'off'}-${variant}-${Date.now().toString(36)}`;
-    await admin.prepare(path, destination, size.warmup + size.measured);
+    // Kafka topic names allow [a-zA-Z0-9._-] only.
+    const destination = `bench-${path}-r${round}-${sampled ? 'on' : 'off'}-${variant.replace(/[^a-zA-Z0-9._-]/g, '-')}-${Date.now().toString(36)}`;
     const task: ChildTask = { ...base, destination };
     if (options.cpuProf) {
       task.profileFile = join(options.out, 'profiles', `${broker}-${path}-${variant}-${sampled ? 'sampled' : 'unsampled'}-r${round}.cpuprofile`);
     }
-    const reply = await runChild<ChildReply>('lib/child', [JSON.stringify(task)], options).catch(
-      (error: unknown): ChildReply => ({ ok: false, error: error instanceof Error ? error.message : String(error) }),
-    );
-    await admin.remove(destination);
+    // Preparing is retried with the run: on a loaded machine the broker may be slow to elect a new topic's leader.
+    const reply = await admin
+      .prepare(path, destination, size.warmup + size.measured)
+      .then(() => runChild<ChildReply>('lib/child', [JSON.stringify(task)], options))
+      .catch((error: unknown): ChildReply => ({ ok: false, error: error instanceof Error ? error.message : String(error) }));
+    // After a failure the destination may not exist; that is not a second failure.
+    await admin.remove(destination).catch((error: unknown) => {
+      if (reply.ok) throw error;
+    });
     if (reply.ok) {
       checkSpans(task, reply.measurement);
+      checkMetrics(task, reply.measurement, peer);
       return reply.measurement;
     }
     if (attempt >= 2) throw new Error(`${broker} ${path} ${variant} failed twice:\n${reply.error}`);
@@ -102,14 +134,15 @@ async function benchBroker(broker: BrokerName, options: Options, runs: RunRecord
         const size = options.sizes[path];
         for (let round = 1; round <= options.rounds; round++) {
           for (const sampled of [true, false]) {
-            for (const variant of VARIANTS) {
+            for (const variant of variantsOf(workload, sampled)) {
               const started = Date.now();
-              const m = await measure({ broker, path, variant, sampled, settings, size }, admin, round, options);
+              const m = await measure({ broker, path, variant, sampled, settings, size }, admin, workload.peer, round, options);
               runs.push({ ...m, broker, path, variant, sampled, round });
               say(
                 `${broker} ${path} round ${round}/${options.rounds} ${sampled ? 'sampled' : 'not sampled'} ${variant}: ` +
                   `${(m.cpuMicros / m.messages).toFixed(1)} µs/msg, ${Math.round((m.messages * 1000) / m.wallMs)} msgs/s, ` +
-                  `${(m.spansExported / m.totalMessages).toFixed(2)} spans/msg (${((Date.now() - started) / 1000).toFixed(1)}s)`,
+                  `${Math.round(m.allocatedBytes / m.messages)} B/msg, ${(m.spansExported / m.totalMessages).toFixed(2)} spans/msg` +
+                  `${withMetrics(variant) ? `, ${Object.values(m.metricPoints).reduce((a, b) => a + b, 0)} metric points` : ''} (${((Date.now() - started) / 1000).toFixed(1)}s)`,
               );
             }
           }
@@ -149,7 +182,7 @@ async function main(): Promise<void> {
     peers,
     rounds: options.rounds,
     sizes: options.sizes,
-    versions: describeVersions(['kafkajs', 'amqplib', '@opentelemetry/sdk-trace', ...Object.values(peers)]),
+    versions: describeVersions(['kafkajs', 'amqplib', '@opentelemetry/sdk-trace', '@opentelemetry/sdk-metrics', ...Object.values(peers)]),
     brokers: sources,
     smoke: options.smoke,
     sources: options.sources,
@@ -157,7 +190,7 @@ async function main(): Promise<void> {
   say(resultsTable(input));
   writeFileSync(join(options.out, 'latest.json'), `${JSON.stringify(resultsJson(input), null, 2)}\n`);
   writeFileSync(join(options.out, 'runs.json'), `${JSON.stringify(runs, null, 2)}\n`);
-  writeFileSync(join(options.out, 'overhead.svg'), overheadChart(cases, `brokertrace vs ${Object.values(peers).join(', ')}`));
+  writeFileSync(join(options.out, 'overhead.svg'), overheadChart(cases, `brokertrace vs the floor and ${Object.values(peers).join(', ')}`));
 
   if (options.micro) {
     say('\nmicro-benchmark of @brokertrace/core hot path');

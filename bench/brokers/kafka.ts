@@ -1,9 +1,10 @@
 // Kafka through kafkajs: one-partition topics, so every variant sees the same batches in the same order.
-import type { Consumer, EachBatchPayload, EachMessagePayload, Kafka, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, EachMessagePayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import { endWhenSent, Floor } from '../lib/floor.js';
 import { ConsumeCountdown, measureProducer, type Meter } from '../lib/meter.js';
 import { creationTraceparent, payload } from '../lib/messages.js';
 import { load, type BrokerAdmin, type Workload } from '../lib/workload.js';
-import type { BrokerSettings, ChildTask } from '../lib/types.js';
+import { instrumentationOf, type BrokerSettings, type ChildTask } from '../lib/types.js';
 
 // Fetch at most this much per partition and request, so that `eachBatch` gets batches of one or two hundred
 // messages (kafkajs' default of 1 MiB would hand over most of a run in one batch).
@@ -18,17 +19,27 @@ function message(index: number): { key: string; value: Buffer } {
   return { key: `key-${index}`, value: payload(index) };
 }
 
+const floorOf = (task: ChildTask): Floor => new Floor('kafka', task.destination, 'send');
+
 async function produce(task: ChildTask, meter: Meter, kafka: Kafka, batchSize: number): Promise<void> {
+  const instrumentation = instrumentationOf(task.variant);
   let producer: Producer = kafka.producer({ allowAutoTopicCreation: false });
-  if (task.variant === 'brokertrace') {
+  if (instrumentation === 'brokertrace') {
     const { traceProducer } = load('@brokertrace/kafkajs') as typeof import('@brokertrace/kafkajs');
     producer = traceProducer(producer);
   }
+  const floor = instrumentation === 'floor' ? floorOf(task) : undefined;
   await producer.connect();
   try {
     await measureProducer(task.size, meter, batchSize, async (first, count) => {
-      const messages = Array.from({ length: count }, (_, i) => message(first + i));
-      await producer.send({ topic: task.destination, messages });
+      const messages: Message[] = Array.from({ length: count }, (_, i) => message(first + i));
+      if (!floor) return void (await producer.send({ topic: task.destination, messages }));
+      const spans = messages.map((m, i) => {
+        const started = floor.startSend(m.headers);
+        messages[i] = { ...m, headers: started.headers };
+        return started.span;
+      });
+      await endWhenSent(spans, producer.send({ topic: task.destination, messages }));
     });
   } finally {
     await producer.disconnect();
@@ -40,10 +51,12 @@ async function consume(task: ChildTask, meter: Meter, kafka: Kafka, batches: boo
     groupId: `${task.destination}-group`,
     maxBytesPerPartition: MAX_BYTES_PER_PARTITION,
   });
-  if (task.variant === 'brokertrace') {
+  const instrumentation = instrumentationOf(task.variant);
+  if (instrumentation === 'brokertrace') {
     const { traceConsumer } = load('@brokertrace/kafkajs') as typeof import('@brokertrace/kafkajs');
     consumer = traceConsumer(consumer);
   }
+  const floor = instrumentation === 'floor' ? floorOf(task) : undefined;
   const countdown = new ConsumeCountdown(task.size, meter);
   let bytes = 0; // the handler reads each message, as an application would
   await consumer.connect();
@@ -51,11 +64,14 @@ async function consume(task: ChildTask, meter: Meter, kafka: Kafka, batches: boo
     await consumer.subscribe({ topics: [task.destination], fromBeginning: true });
     if (batches) {
       // With brokertrace, each message of the batch gets its process span through `traceBatchMessage`, as our
-      // README shows; the peer starts one per message on its own. Both then emit about one span per message.
+      // README shows; the peer starts one per message on its own; the floor does the same as
+      // `traceBatchMessage`, by hand. All emit about one span per message.
       const perMessage =
-        task.variant === 'brokertrace'
+        instrumentation === 'brokertrace'
           ? (load('@brokertrace/kafkajs') as typeof import('@brokertrace/kafkajs')).traceBatchMessage
-          : <R>(_batch: unknown, _message: unknown, handler: () => R): R => handler();
+          : floor
+            ? <R>(_batch: unknown, m: KafkaMessage, handler: () => R): R => floor.process(m.headers, handler)
+            : <R>(_batch: unknown, _message: unknown, handler: () => R): R => handler();
       await consumer.run({
         eachBatch: ({ batch }: EachBatchPayload) => {
           for (const m of batch.messages) perMessage(batch, m, () => (bytes += m.value?.length ?? 0));
@@ -64,12 +80,13 @@ async function consume(task: ChildTask, meter: Meter, kafka: Kafka, batches: boo
         },
       });
     } else {
+      const eachMessage = ({ message: m }: EachMessagePayload): Promise<void> => {
+        bytes += m.value?.length ?? 0;
+        countdown.add();
+        return Promise.resolve();
+      };
       await consumer.run({
-        eachMessage: ({ message: m }: EachMessagePayload) => {
-          bytes += m.value?.length ?? 0;
-          countdown.add();
-          return Promise.resolve();
-        },
+        eachMessage: floor ? (payload: EachMessagePayload) => floor.process(payload.message.headers, () => eachMessage(payload)) : eachMessage,
       });
     }
     await countdown.done;
@@ -81,6 +98,7 @@ async function consume(task: ChildTask, meter: Meter, kafka: Kafka, batches: boo
 
 export const kafka: Workload = {
   peer: '@opentelemetry/instrumentation-kafkajs',
+  peerRecordsMetrics: true,
   paths: ['produce-1', 'produce-100', 'consume', 'consume-batch'],
 
   async admin(settings) {

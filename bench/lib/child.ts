@@ -4,13 +4,14 @@ import { Meter } from './meter.js';
 import { windowProfiler } from './profiler.js';
 import { setupSdk } from './sdk.js';
 import { workloadOf } from './brokers.js';
-import type { ChildTask, Measurement } from './types.js';
+import { instrumentationOf, withMetrics, type ChildTask, type Measurement } from './types.js';
 
 async function main(): Promise<Measurement> {
   const task = JSON.parse(process.argv[2] ?? '') as ChildTask;
-  const sdk = setupSdk(task.sampled);
+  // Before any instrumentation exists: the peers take their meter from the global provider when created.
+  const sdk = setupSdk(task.sampled, withMetrics(task.variant));
   const workload = await workloadOf(task.broker);
-  if (task.variant === 'peer') workload.installPeer();
+  if (instrumentationOf(task.variant) === 'peer') workload.installPeer();
   const meter = new Meter(() => sdk.provider.forceFlush(), task.profileFile ? windowProfiler(task.profileFile) : {});
   await workload.run(task, meter);
   await sdk.provider.forceFlush();
@@ -19,8 +20,9 @@ async function main(): Promise<Measurement> {
     ...figures,
     spansExported: sdk.exporter.spans,
     totalMessages: task.size.warmup + task.size.measured,
+    metricPoints: await sdk.metricPoints(),
   };
-  await sdk.provider.shutdown();
+  await sdk.shutdown();
   return measurement;
 }
 

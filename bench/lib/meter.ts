@@ -1,6 +1,7 @@
 // The measurement window of one run: CPU time of the whole client process (`process.cpuUsage`, every thread:
-// JS, GC, libuv), wall time, and the highest heap sampled while the window is open.
-import { getHeapStatistics } from 'node:v8';
+// JS, GC, libuv), wall time, the highest heap sampled while the window is open, and the bytes allocated on
+// the heap (V8's GC statistics: what the heap grew by, plus what every collection in the window freed).
+import { GCProfiler, getHeapStatistics } from 'node:v8';
 import type { RunSize } from './types.js';
 
 // Often enough to see the heap between collections; each sample costs tens of µs of CPU, counted in the window.
@@ -12,6 +13,7 @@ export interface WindowFigures {
   cpuMicros: number;
   wallMs: number;
   peakHeapBytes: number;
+  allocatedBytes: number;
 }
 
 export class Meter {
@@ -19,6 +21,8 @@ export class Meter {
   private wallStart = 0n;
   private messagesAtStart = 0;
   private peakHeap = 0;
+  private heapAtStart = 0;
+  private gc: GCProfiler | undefined;
   private sampler: NodeJS.Timeout | undefined;
   private stopping: Promise<void> | undefined;
   private figures: WindowFigures | undefined;
@@ -42,7 +46,9 @@ export class Meter {
     if (this.cpuStart) return;
     this.messagesAtStart = handledSoFar;
     this.hooks.opened?.();
-    this.peakHeap = getHeapStatistics().used_heap_size;
+    this.gc = new GCProfiler();
+    this.gc.start();
+    this.heapAtStart = this.peakHeap = getHeapStatistics().used_heap_size;
     this.sampler = setInterval(() => this.sampleHeap(), HEAP_SAMPLE_MS);
     this.wallStart = process.hrtime.bigint();
     this.cpuStart = process.cpuUsage();
@@ -66,13 +72,18 @@ export class Meter {
     await this.settle();
     const cpu = process.cpuUsage(cpuStart);
     const wallNs = process.hrtime.bigint() - this.wallStart;
+    const heapAtEnd = getHeapStatistics().used_heap_size;
+    const collections = this.gc?.stop()?.statistics ?? [];
     this.sampleHeap();
     clearInterval(this.sampler);
+    // used(end) = used(start) + allocated - freed, whatever was collected when.
+    const freed = collections.reduce((sum, gc) => sum + gc.beforeGC.heapStatistics.usedHeapSize - gc.afterGC.heapStatistics.usedHeapSize, 0);
     this.figures = {
       messages: handledSoFar - this.messagesAtStart,
       cpuMicros: cpu.user + cpu.system,
       wallMs: Number(wallNs) / 1e6,
       peakHeapBytes: this.peakHeap,
+      allocatedBytes: heapAtEnd - this.heapAtStart + freed,
     };
     await this.hooks.closed?.();
   }

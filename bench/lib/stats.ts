@@ -13,6 +13,7 @@ export const cpuPerMessage = (r: RunRecord): number => r.cpuMicros / r.messages;
 const msgsPerSecond = (r: RunRecord): number => (r.messages * 1000) / r.wallMs;
 const heapMb = (r: RunRecord): number => r.peakHeapBytes / (1024 * 1024);
 const spansPerMessage = (r: RunRecord): number => r.spansExported / r.totalMessages;
+export const allocatedPerMessage = (r: RunRecord): number => r.allocatedBytes / r.messages;
 
 /** The medians of one (broker, path, sampled, variant) over its rounds. */
 export interface CaseFigures {
@@ -27,6 +28,10 @@ export interface CaseFigures {
   spansPerMsg: number;
   /** Median over rounds of (this variant's CPU/msg - the same round's baseline CPU/msg); 0 for the baseline. */
   overheadUsPerMsg: number;
+  /** Bytes allocated on the JS heap per measured message. */
+  allocBytesPerMsg: number;
+  /** Median over rounds of (this variant's allocated bytes/msg - the same round's baseline's); 0 for the baseline. */
+  heapOverheadBytesPerMsg: number;
 }
 
 const caseKey = (r: Pick<RunRecord, 'broker' | 'path' | 'sampled' | 'variant'>): string =>
@@ -42,10 +47,11 @@ export function summarize(runs: readonly RunRecord[]): CaseFigures[] {
     runs.find((b) => b.variant === 'baseline' && b.broker === run.broker && b.path === run.path && b.sampled === run.sampled && b.round === run.round);
   return [...groups.values()].map((group) => {
     const first = group[0] as RunRecord;
-    const differences = group.flatMap((run) => {
-      const baseline = baselineOf(run);
-      return baseline ? [cpuPerMessage(run) - cpuPerMessage(baseline)] : [];
-    });
+    const differences = (figure: (r: RunRecord) => number): number[] =>
+      group.flatMap((run) => {
+        const baseline = baselineOf(run);
+        return baseline ? [figure(run) - figure(baseline)] : [];
+      });
     return {
       broker: first.broker,
       path: first.path,
@@ -56,45 +62,89 @@ export function summarize(runs: readonly RunRecord[]): CaseFigures[] {
       msgsPerS: median(group.map(msgsPerSecond)),
       peakHeapMb: median(group.map(heapMb)),
       spansPerMsg: median(group.map(spansPerMessage)),
-      overheadUsPerMsg: median(differences),
+      overheadUsPerMsg: median(differences(cpuPerMessage)),
+      allocBytesPerMsg: median(group.map(allocatedPerMessage)),
+      heapOverheadBytesPerMsg: median(differences(allocatedPerMessage)),
     };
   });
 }
 
-/** Whether brokertrace meets the issue's target on one path. */
+/** Issue 12's targets for brokertrace on every path, sampled and not: overhead <= 1.25x the floor's and <= the peer's; heap per message <= the peer's. */
+export const TARGET_VS_FLOOR = 1.25;
+
+/** brokertrace against its targets on one path with one sampling. Ratios are undefined when the divisor is <= 0 (lost in the noise). */
 export interface TargetCheck {
   broker: BrokerName;
   path: PathName;
-  /** Sampled: brokertrace's overhead / the peer's overhead (target <= 0.5). */
-  sampledRatioVsPeer: number | undefined;
-  sampledMet: boolean | undefined;
-  /** Unsampled: brokertrace's overhead / the baseline's CPU per message (target <= 0.05). */
-  unsampledShareOfBaseline: number | undefined;
-  unsampledMet: boolean | undefined;
+  sampled: boolean;
+  /** brokertrace's CPU overhead / the floor's (target <= TARGET_VS_FLOOR). */
+  vsFloor: number | undefined;
+  floorMet: boolean | undefined;
+  /** brokertrace's CPU overhead / the peer's (target <= 1). */
+  vsPeer: number | undefined;
+  peerMet: boolean | undefined;
+  /** brokertrace's heap allocated per message over the baseline / the peer's (target <= 1). */
+  heapVsPeer: number | undefined;
+  heapMet: boolean | undefined;
 }
 
-export const TARGET_RATIO_VS_PEER = 0.5;
-export const TARGET_UNSAMPLED_SHARE = 0.05;
+const ratio = (ours: number, theirs: number): number | undefined => (theirs > 0 ? ours / theirs : undefined);
+
+export function findCase(cases: readonly CaseFigures[], broker: BrokerName, path: PathName, sampled: boolean, variant: VariantKind): CaseFigures | undefined {
+  return cases.find((c) => c.broker === broker && c.path === path && c.sampled === sampled && c.variant === variant);
+}
+
+/** The bound brokertrace's CPU overhead must stay under on one row: the lower of 1.25x the floor's and the peer's. */
+export function cpuTarget(floor: CaseFigures | undefined, peer: CaseFigures | undefined): number | undefined {
+  const bounds = [floor && TARGET_VS_FLOOR * floor.overheadUsPerMsg, peer?.overheadUsPerMsg].filter((b): b is number => b !== undefined);
+  return bounds.length === 0 ? undefined : Math.min(...bounds);
+}
 
 export function checkTargets(cases: readonly CaseFigures[]): TargetCheck[] {
-  const find = (broker: BrokerName, path: PathName, sampled: boolean, variant: VariantKind) =>
-    cases.find((c) => c.broker === broker && c.path === path && c.sampled === sampled && c.variant === variant);
-  const paths = [...new Map(cases.map((c) => [`${c.broker}|${c.path}`, c] as const)).values()];
-  return paths.map(({ broker, path }) => {
-    const ours = find(broker, path, true, 'brokertrace');
-    const peer = find(broker, path, true, 'peer');
-    const oursOff = find(broker, path, false, 'brokertrace');
-    const baseOff = find(broker, path, false, 'baseline');
-    const sampledRatioVsPeer = ours && peer && peer.overheadUsPerMsg > 0 ? ours.overheadUsPerMsg / peer.overheadUsPerMsg : undefined;
-    const unsampledShareOfBaseline = oursOff && baseOff ? oursOff.overheadUsPerMsg / baseOff.cpuUsPerMsg : undefined;
+  const rows = [...new Map(cases.filter((c) => c.variant === 'brokertrace').map((c) => [`${c.broker}|${c.path}|${c.sampled}`, c] as const)).values()];
+  return rows.map((ours) => {
+    const { broker, path, sampled } = ours;
+    const floor = findCase(cases, broker, path, sampled, 'floor');
+    const peer = findCase(cases, broker, path, sampled, 'peer');
+    // Met or not is decided on the figures themselves, so that a divisor lost in the noise (<= 0) can only be
+    // met by the same.
     return {
       broker,
       path,
-      sampledRatioVsPeer,
-      // Compared directly, so a peer overhead lost in the noise (<= 0) can only be met by the same.
-      sampledMet: ours && peer ? ours.overheadUsPerMsg <= TARGET_RATIO_VS_PEER * peer.overheadUsPerMsg : undefined,
-      unsampledShareOfBaseline,
-      unsampledMet: unsampledShareOfBaseline === undefined ? undefined : unsampledShareOfBaseline <= TARGET_UNSAMPLED_SHARE,
+      sampled,
+      vsFloor: floor && ratio(ours.overheadUsPerMsg, floor.overheadUsPerMsg),
+      floorMet: floor && ours.overheadUsPerMsg <= TARGET_VS_FLOOR * floor.overheadUsPerMsg,
+      vsPeer: peer && ratio(ours.overheadUsPerMsg, peer.overheadUsPerMsg),
+      peerMet: peer && ours.overheadUsPerMsg <= peer.overheadUsPerMsg,
+      heapVsPeer: peer && ratio(ours.heapOverheadBytesPerMsg, peer.heapOverheadBytesPerMsg),
+      heapMet: peer && ours.heapOverheadBytesPerMsg <= peer.heapOverheadBytesPerMsg,
     };
+  });
+}
+
+/** What metrics cost per message: a `+metrics` variant's CPU and heap overhead minus its tracing-only twin's. */
+export interface MetricsCost {
+  broker: BrokerName;
+  path: PathName;
+  instrumentation: 'brokertrace' | 'peer';
+  cpuUsPerMsg: number;
+  heapBytesPerMsg: number;
+}
+
+export function metricsCosts(cases: readonly CaseFigures[]): MetricsCost[] {
+  return cases.flatMap((withMetrics) => {
+    if (withMetrics.variant !== 'brokertrace+metrics' && withMetrics.variant !== 'peer+metrics') return [];
+    const instrumentation = withMetrics.variant === 'brokertrace+metrics' ? 'brokertrace' : 'peer';
+    const without = findCase(cases, withMetrics.broker, withMetrics.path, withMetrics.sampled, instrumentation);
+    if (!without) return [];
+    return [
+      {
+        broker: withMetrics.broker,
+        path: withMetrics.path,
+        instrumentation,
+        cpuUsPerMsg: withMetrics.overheadUsPerMsg - without.overheadUsPerMsg,
+        heapBytesPerMsg: withMetrics.heapOverheadBytesPerMsg - without.heapOverheadBytesPerMsg,
+      },
+    ];
   });
 }

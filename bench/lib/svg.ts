@@ -1,6 +1,7 @@
 // The overhead chart, hand-written SVG: one group of bars per broker path, one bar per traced variant
-// (sampled and unsampled), height = CPU overhead per message over the baseline of the same round.
-import { TARGET_RATIO_VS_PEER, TARGET_UNSAMPLED_SHARE, type CaseFigures } from './stats.js';
+// (brokertrace, the peer, the floor; sampled and unsampled), height = CPU overhead per message over the
+// baseline of the same round; a dash over each brokertrace bar marks its target (issue 12).
+import { cpuTarget, findCase, TARGET_VS_FLOOR, type CaseFigures } from './stats.js';
 
 interface Series {
   label: string;
@@ -11,9 +12,13 @@ interface Series {
 const SERIES: Series[] = [
   { label: 'brokertrace, sampled', color: '#1f77b4', pick: (c) => c.variant === 'brokertrace' && c.sampled },
   { label: 'peer, sampled', color: '#ff7f0e', pick: (c) => c.variant === 'peer' && c.sampled },
+  { label: 'floor, sampled', color: '#2ca02c', pick: (c) => c.variant === 'floor' && c.sampled },
   { label: 'brokertrace, not sampled', color: '#9ecae1', pick: (c) => c.variant === 'brokertrace' && !c.sampled },
   { label: 'peer, not sampled', color: '#fdd0a2', pick: (c) => c.variant === 'peer' && !c.sampled },
+  { label: 'floor, not sampled', color: '#a1d99b', pick: (c) => c.variant === 'floor' && !c.sampled },
 ];
+/** Series per legend row (sampled, then not sampled). */
+const LEGEND_COLUMNS = 3;
 
 const escape = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
@@ -29,25 +34,21 @@ export function overheadChart(cases: readonly CaseFigures[], title: string): str
   const values = groups.map((g) =>
     SERIES.map((s) => cases.find((c) => c.broker === g.broker && c.path === g.path && s.pick(c))?.overheadUsPerMsg),
   );
-  // The issue's targets, drawn over brokertrace's bars: sampled, half the peer's overhead; not sampled, 5% of
-  // the baseline's CPU per message.
-  const targets = groups.map((g) => {
-    const peerSampled = values[groups.indexOf(g)]?.[1];
-    const baseline = cases.find((c) => c.broker === g.broker && c.path === g.path && !c.sampled && c.variant === 'baseline');
-    return [
-      peerSampled !== undefined && peerSampled > 0 ? TARGET_RATIO_VS_PEER * peerSampled : undefined,
-      undefined,
-      baseline ? TARGET_UNSAMPLED_SHARE * baseline.cpuUsPerMsg : undefined,
-      undefined,
-    ];
-  });
+  // The issue's target, drawn over brokertrace's bars: the lower of 1.25x the floor's overhead and the peer's.
+  const targets = groups.map((g) =>
+    SERIES.map((s) => {
+      if (!s.label.startsWith('brokertrace')) return undefined;
+      const sampled = !s.label.endsWith('not sampled');
+      return cpuTarget(findCase(cases, g.broker, g.path, sampled, 'floor'), findCase(cases, g.broker, g.path, sampled, 'peer'));
+    }),
+  );
   const all = values.flat().filter((v): v is number => v !== undefined && Number.isFinite(v));
   const step = tickStep(Math.max(1, ...all) - Math.min(0, ...all));
   const top = Math.ceil(Math.max(step, ...all) / step) * step;
   const bottom = Math.floor(Math.min(0, ...all) / step) * step;
 
-  const bar = 22;
-  const gap = 28;
+  const bar = 20;
+  const gap = 24;
   const groupWidth = SERIES.length * bar + gap;
   const left = 70;
   const plotTop = 60;
@@ -92,14 +93,14 @@ export function overheadChart(cases: readonly CaseFigures[], title: string): str
     );
   });
   SERIES.forEach((s, i) => {
-    const x = left + (i % 2) * 230;
-    const yy = plotTop + plotHeight + 58 + Math.floor(i / 2) * 18;
+    const x = left + (i % LEGEND_COLUMNS) * 200;
+    const yy = plotTop + plotHeight + 58 + Math.floor(i / LEGEND_COLUMNS) * 18;
     out.push(`<rect x="${x}" y="${yy - 10}" width="12" height="12" fill="${s.color}"/>`, `<text x="${x + 18}" y="${yy}">${escape(s.label)}</text>`);
   });
   const legendY = plotTop + plotHeight + 94;
   out.push(
     `<line x1="${left - 2}" x2="${left + 14}" y1="${legendY - 4}" y2="${legendY - 4}" stroke="#000" stroke-width="2" stroke-dasharray="3,2"/>`,
-    `<text x="${left + 18}" y="${legendY}">target for brokertrace: sampled, ${TARGET_RATIO_VS_PEER}x the peer's overhead; not sampled, ${TARGET_UNSAMPLED_SHARE * 100}% of the baseline's CPU</text>`,
+    `<text x="${left + 18}" y="${legendY}">target for brokertrace: at most ${TARGET_VS_FLOOR}x the floor's overhead and no more than the peer's (the lower of the two)</text>`,
   );
   out.push('</svg>', '');
   return out.join('\n');

@@ -15,8 +15,24 @@ export type BrokerName = (typeof BROKER_NAMES)[number];
 export const PATHS = ['produce-1', 'produce-100', 'consume', 'consume-batch'] as const;
 export type PathName = (typeof PATHS)[number];
 
-/** `baseline`: no instrumentation; `brokertrace`: our explicit wrappers; `peer`: the instrumentation a user would pick today. */
-export type VariantKind = 'baseline' | 'brokertrace' | 'peer';
+/**
+ * - `baseline`: no instrumentation;
+ * - `floor`: the least any instrumentation must do per message with this SDK, written on `@opentelemetry/api`
+ *   alone (lib/floor.ts);
+ * - `brokertrace`: our explicit wrappers;
+ * - `peer`: the instrumentation a user would pick today;
+ * - `brokertrace+metrics`, `peer+metrics`: the same with a real meter provider registered (sampled only; the
+ *   peer's only where it records metrics).
+ */
+export const VARIANT_KINDS = ['baseline', 'floor', 'brokertrace', 'peer', 'brokertrace+metrics', 'peer+metrics'] as const;
+export type VariantKind = (typeof VARIANT_KINDS)[number];
+
+/** Which instrumentation a variant installs, whatever its meter provider. */
+export const instrumentationOf = (variant: VariantKind): 'none' | 'floor' | 'brokertrace' | 'peer' =>
+  variant === 'baseline' ? 'none' : variant === 'brokertrace+metrics' ? 'brokertrace' : variant === 'peer+metrics' ? 'peer' : variant;
+
+/** Whether a variant runs with a real meter provider registered globally. */
+export const withMetrics = (variant: VariantKind): boolean => variant.endsWith('+metrics');
 
 /** Connection settings of a broker, as the harness hands them out (JSON-serialisable). */
 export type BrokerSettings = Record<string, unknown>;
@@ -50,10 +66,17 @@ export interface Measurement {
   wallMs: number;
   /** Highest `heapUsed` sampled during the measured window, in bytes. */
   peakHeapBytes: number;
+  /** Bytes allocated on the JS heap during the measured window (from V8's GC statistics). */
+  allocatedBytes: number;
   /** Spans that reached the exporter, warm-up included: proves the variant really traced (0 for baseline). */
   spansExported: number;
   /** Messages the whole child handled (warm-up included), for spans per message. */
   totalMessages: number;
+  /**
+   * Metric data points collected at the end of the run, by instrumentation scope (empty without a meter
+   * provider): proves that a metrics variant really recorded.
+   */
+  metricPoints: Record<string, number>;
 }
 
 /** One measured run, as the orchestrator keeps it. */

@@ -20,6 +20,8 @@ export interface BrokerAdmin {
 export interface Workload {
   /** The npm name of the instrumentation a user would pick today for this client (the `peer` variant). */
   peer: string;
+  /** Whether the peer records metrics (then it gets a `peer+metrics` variant too). */
+  peerRecordsMetrics: boolean;
   /** The paths this client has. */
   paths: readonly PathName[];
   /** Parent side: connects the admin helper. */
@@ -28,7 +30,7 @@ export interface Workload {
   installPeer(): void;
   /**
    * Child side: runs `task.path` with `task.variant` (for `brokertrace`, the client objects are wrapped
-   * explicitly, as our README tells users to do), opening and closing `meter`'s window around the measured
+   * explicitly, as our README tells users to do; for `floor`, lib/floor.ts traces each message), opening and closing `meter`'s window around the measured
    * messages.
    */
   run(task: ChildTask, meter: Meter): Promise<void>;
