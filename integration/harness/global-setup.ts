@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { dockerEngineAnswers } from './docker';
 import { acquire, DRIVERS, installEmergencyStop, release, startReaper, stopReaper, type Acquired } from './lifecycle';
 import { neededBrokers, skippedBrokers, type SelectionConfig } from './selection';
+import { maskConnectionString } from './servicebus';
 import { STATE_ENV, writeState, type BrokerName, type HarnessState } from './state';
 
 interface JestGlobalConfig {
@@ -86,7 +87,9 @@ export default async function globalSetup(globalConfig: JestGlobalConfig, projec
   for (const broker of needed) {
     const entry = state.brokers[broker];
     // credentials may be the user's own: never printed
-    const where = JSON.stringify(entry?.settings, (key, value: unknown) => (key === 'credentials' ? undefined : value));
+    const where = JSON.stringify(entry?.settings, (key, value: unknown) =>
+      key === 'credentials' ? undefined : key === 'connectionString' ? maskConnectionString(String(value)) : value,
+    );
     if (entry) say(`${broker} ready (${entry.source}) in ${entry.startSeconds}s: ${where}`);
   }
 }

@@ -8,7 +8,7 @@ import { DRIVERS } from './lifecycle';
 import { run, sleep } from './process';
 import { readState, type BrokerEntry, type BrokerName, type NativeServer } from './state';
 
-export type { KafkaSettings, PubsubSettings, RabbitmqSettings, SqsSettings } from './state';
+export type { KafkaSettings, PubsubSettings, RabbitmqSettings, ServicebusSettings, SqsSettings } from './state';
 
 function entryOf<B extends BrokerName>(name: B): BrokerEntry<B> {
   const state = readState();
@@ -46,6 +46,14 @@ export function sqs(): Promise<{
 /** The Pub/Sub emulator's `host:port` and a project id, ready for `new PubSub(...)`. */
 export function pubsub(): Promise<{ apiEndpoint: string; projectId: string }> {
   return Promise.resolve(entryOf('pubsub').settings);
+}
+
+/**
+ * A Service Bus connection string (`new ServiceBusClient(connectionString)`). Entities are not created
+ * per test: use the queues and topics of integration/servicebus-emulator/config.json, one per test.
+ */
+export function servicebus(): Promise<{ connectionString: string }> {
+  return Promise.resolve(entryOf('servicebus').settings);
 }
 
 let counter = 0;

@@ -7,6 +7,7 @@ import { kafkaDriver } from './kafka';
 import { killServersNow, sleep } from './process';
 import { pubsubDriver } from './pubsub';
 import { rabbitmqDriver } from './rabbitmq';
+import { servicebusDriver } from './servicebus';
 import { sqsDriver } from './sqs';
 import type { BrokerEntry, BrokerName } from './state';
 
@@ -15,6 +16,7 @@ export const DRIVERS: { [B in BrokerName]: BrokerDriver<B> } = {
   rabbitmq: rabbitmqDriver,
   sqs: sqsDriver,
   pubsub: pubsubDriver,
+  servicebus: servicebusDriver,
 };
 
 export interface Acquired<B extends BrokerName> {

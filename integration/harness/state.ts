@@ -3,7 +3,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { ProcessSpec } from './process';
 
-export const BROKERS = ['kafka', 'rabbitmq', 'sqs', 'pubsub'] as const;
+export const BROKERS = ['kafka', 'rabbitmq', 'sqs', 'pubsub', 'servicebus'] as const;
 export type BrokerName = (typeof BROKERS)[number];
 
 export interface KafkaSettings {
@@ -24,11 +24,16 @@ export interface PubsubSettings {
   apiEndpoint: string;
   projectId: string;
 }
+export interface ServicebusSettings {
+  /** A connection string for `new ServiceBusClient(...)`; the emulators' use UseDevelopmentEmulator=true. */
+  connectionString: string;
+}
 export interface SettingsOf {
   kafka: KafkaSettings;
   rabbitmq: RabbitmqSettings;
   sqs: SqsSettings;
   pubsub: PubsubSettings;
+  servicebus: ServicebusSettings;
 }
 
 /** Where a broker came from: a user's endpoint, a testcontainers container, or a server we run. */
