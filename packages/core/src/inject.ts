@@ -8,6 +8,29 @@ const TRACEPARENT = 'traceparent';
 const TRACESTATE = 'tracestate';
 const BAGGAGE = 'baggage';
 
+/**
+ * The fields that identify the trace, whatever the format, in the order they get space: W3C, B3 single, B3 multi
+ * (trace id, span id and sampled first: a parent span id alone helps nobody), Jaeger.
+ */
+const TRACE_FIELDS = ['traceparent', 'b3', 'x-b3-traceid', 'x-b3-spanid', 'x-b3-sampled', 'x-b3-flags', 'x-b3-parentspanid', 'uber-trace-id'];
+const RANK_TRACESTATE = TRACE_FIELDS.length;
+const RANK_BAGGAGE = RANK_TRACESTATE + 1;
+const RANK_OTHER = RANK_BAGGAGE + 1;
+
+/** Where a field comes when space is short: trace identity, then tracestate, then baggage (W3C, Jaeger, OT), then the rest. */
+function rankOf(key: string): number {
+  const lower = key.toLowerCase();
+  const i = TRACE_FIELDS.indexOf(lower);
+  if (i >= 0) return i;
+  if (lower === TRACESTATE) return RANK_TRACESTATE;
+  if (lower === BAGGAGE || lower.startsWith('uberctx-') || lower.startsWith('ot-baggage-')) return RANK_BAGGAGE;
+  return RANK_OTHER;
+}
+
+function byRank(a: string, b: string): number {
+  return rankOf(a) - rankOf(b);
+}
+
 /** Running budget of one message while fields are placed into it (one object per call, no closures). */
 interface Budget {
   entries: number;
@@ -89,7 +112,9 @@ function place(
 /**
  * Computes the context entries to add to a message. The GLOBAL propagator (`propagation.inject`) writes into a
  * scratch object; the result is then fitted into `limits` given what the message already holds (`existing`):
- * priority `traceparent` > `tracestate` > `baggage` > anything else the propagator wrote; `tracestate` is
+ * priority: the fields that identify the trace whatever the format (`traceparent`, `b3`, `x-b3-traceid`,
+ * `x-b3-spanid`, `x-b3-sampled`, `x-b3-flags`, `x-b3-parentspanid`, `uber-trace-id`) > `tracestate` > baggage
+ * (`baggage`, `uberctx-*`, `ot-baggage-*`) > anything else the propagator wrote; `tracestate` is
  * truncated by the W3C rule (members over 128 characters first, then from the right), `baggage` by whole
  * members from the end; a key the message already has is replaced, not counted twice. `existing` is only
  * read. Never throws: a throwing propagator gives no fields.
@@ -120,17 +145,19 @@ export function injectContext(ctx: Context, existing: ExistingEntries, limits?: 
     };
     if (budget.maxEntries !== Infinity || budget.maxTotalBytes !== Infinity) measureExisting(existing, budget);
 
+    // Whatever the propagator's order, the fields that identify the trace get space first (a B3-only application
+    // must not lose X-B3-TraceId to its own baggage). A stable sort: equal ranks keep the propagator's order.
+    const keys = Object.keys(fields).sort(byRank);
     let haveParent = true;
-    if (Object.hasOwn(fields, TRACEPARENT)) haveParent = fit(budget, existing, fields, TRACEPARENT, dropped);
-    if (Object.hasOwn(fields, TRACESTATE)) {
-      // tracestate means nothing without its traceparent (W3C).
-      if (haveParent) fit(budget, existing, fields, TRACESTATE, dropped);
-      else drop(fields, TRACESTATE, dropped);
-    }
-    if (Object.hasOwn(fields, BAGGAGE)) fit(budget, existing, fields, BAGGAGE, dropped);
-    for (const key in fields) {
-      if (key === TRACEPARENT || key === TRACESTATE || key === BAGGAGE) continue;
-      fit(budget, existing, fields, key, dropped);
+    for (let i = 0; i < keys.length; i++) {
+      const key = keys[i]!;
+      if (key === TRACESTATE && !haveParent) {
+        // tracestate means nothing without its traceparent (W3C).
+        drop(fields, TRACESTATE, dropped);
+        continue;
+      }
+      const placed = fit(budget, existing, fields, key, dropped);
+      if (key === TRACEPARENT) haveParent = placed;
     }
     return { fields, dropped };
   } catch (err) {
