@@ -1,10 +1,25 @@
 // Attributes of this package's spans beyond the semantic conventions (project namespace `brokertrace.kafka.*`).
-import { ATTR_MESSAGING_DESTINATION_PARTITION_ID, ATTR_MESSAGING_KAFKA_MESSAGE_KEY, ATTR_MESSAGING_KAFKA_MESSAGE_TOMBSTONE } from '@brokertrace/core';
+import {
+  ATTR_MESSAGING_CLIENT_ID,
+  ATTR_MESSAGING_DESTINATION_PARTITION_ID,
+  ATTR_MESSAGING_KAFKA_MESSAGE_KEY,
+  ATTR_MESSAGING_KAFKA_MESSAGE_TOMBSTONE,
+} from '@brokertrace/core';
 import type { Attributes } from '@opentelemetry/api';
 import { keyToString } from './facts.js';
 
 /** `true` on send spans of a transactional producer's `transaction().send/sendBatch`. */
 export const ATTR_BROKERTRACE_KAFKA_TRANSACTIONAL = 'brokertrace.kafka.transactional';
+
+/**
+ * Attributes every span of one client carries: `messaging.client.id`, `messaging.kafka.cluster.id` once known,
+ * plus `extra`. (Group and broker address go through `ClientInfo.metricAttributes`, to reach metrics too.)
+ */
+export function clientAttributes(clientId: string | undefined, clusterId: string | undefined, extra: Attributes = {}): Attributes {
+  if (clientId !== undefined) extra[ATTR_MESSAGING_CLIENT_ID] = clientId;
+  if (clusterId !== undefined) extra[ATTR_MESSAGING_KAFKA_CLUSTER_ID] = clusterId;
+  return extra;
+}
 
 /** Per-message attributes every producer or consumer span of one message carries. */
 export function messageAttributes(
@@ -27,3 +42,6 @@ export function offsetNumber(offset: unknown): number | undefined {
   const n = Number(offset);
   return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
 }
+
+/** `messaging.kafka.cluster.id` (semantic conventions v1.44+): the id in the broker metadata kafkajs fetched. */
+export const ATTR_MESSAGING_KAFKA_CLUSTER_ID = 'messaging.kafka.cluster.id';

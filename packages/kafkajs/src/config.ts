@@ -7,6 +7,22 @@ export const DEFAULT_DEAD_LETTER_HEADERS: ReadonlyArray<string> = Object.freeze(
 export const DEFAULT_DELIVERY_TRACKING = Object.freeze({ maxEntries: 10000, ttlMs: 600000 });
 export const DEFAULT_MAX_RECORD_BYTES = BROKER_LIMITS.kafka.maxTotalBytes ?? 1048576;
 
+/**
+ * The top-level options this package adds to core's (core rejects any other unknown key, naming it). `enabled`
+ * is the Instrumentation class's, known to core.
+ */
+export const KAFKA_OPTIONS: ReadonlyArray<string> = Object.freeze([
+  'clientId',
+  'captureMessageKey',
+  'retryCountHeaders',
+  'deadLetterHeaders',
+  'deliveryTracking',
+  'maxRecordBytes',
+  'producerHook',
+  'consumerHook',
+  'batchHook',
+]);
+
 export interface ResolvedKafkaOptions {
   readonly clientId: string | undefined;
   readonly captureMessageKey: boolean;

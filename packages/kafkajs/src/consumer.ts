@@ -1,20 +1,20 @@
-// Consumer side: a process span per message of `eachMessage`, a receive span linked to every message of
-// `eachBatch` (and `traceBatchMessage` for a process span per message inside it), delivery counts from offsets
-// this consumer has been handed before, and a settle span for explicit `commitOffsets`.
-import { log } from './diag.js';
+// Consumer side: a process span per message of `eachMessage`; for `eachBatch` one span over the handler linked
+// to every message (and `traceBatchMessage` for a process span per message under it); delivery counts from
+// offsets this consumer has been handed before; settle spans for commits, explicit and automatic.
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Attributes, Context } from '@opentelemetry/api';
 import {
-  ATTR_MESSAGING_CLIENT_ID,
-  ATTR_MESSAGING_CONSUMER_GROUP_NAME,
+  ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
   ATTR_MESSAGING_DESTINATION_PARTITION_ID,
   ATTR_MESSAGING_KAFKA_OFFSET,
   DeliveryCounter,
 } from '@brokertrace/core';
 import type { MessageFacts } from '@brokertrace/core';
-import { messageAttributes, offsetNumber } from './attributes.js';
+import { clientAttributes, messageAttributes, offsetNumber } from './attributes.js';
+import { listen } from './client-info.js';
 import type { ClientInfo } from './client-info.js';
-import { consumedFacts, recordId } from './facts.js';
+import { log } from './diag.js';
+import { consumedFacts } from './facts.js';
 import type {
   CommitOffset,
   ConsumedBatch,
@@ -33,50 +33,45 @@ export interface ConsumerState {
   readonly highest: Map<string, number[]>;
   /** Offsets handed over again (at or below the highest), with how often: only re-deliveries are kept. */
   readonly redeliveries: DeliveryCounter;
+  /** Inside our `commitOffsets` wrapper: its own span covers the commit, the commit event must not add one. */
+  explicitCommits: number;
 }
 
 export function createConsumerState(tracing: KafkaTracing, info: ClientInfo): ConsumerState {
-  return { tracing, info, highest: new Map(), redeliveries: new DeliveryCounter(tracing.options.deliveryTracking, 'deliveryTracking') };
+  return {
+    tracing,
+    info,
+    highest: new Map(),
+    redeliveries: new DeliveryCounter(tracing.options.deliveryTracking, 'deliveryTracking'),
+    explicitCommits: 0,
+  };
 }
 
 /**
- * How many times this consumer has been handed this offset, 1 the first time. The common case (an offset past
- * the partition's highest so far) costs two array reads and no allocation; a re-seen offset (the handler threw,
- * a rebalance, a seek back) is counted in the bounded redelivery memory.
+ * How many times this consumer has been handed this offset, 1 the first time; `record: false` only looks (what
+ * the count would be). The common case (an offset past the partition's highest so far) costs two array reads and
+ * no allocation; a re-seen offset (the handler threw, a rebalance, a seek back) is counted in the bounded memory.
  */
-function handOverCount(state: ConsumerState, topic: string, partition: number, offset: string): number {
+function handOverCount(state: ConsumerState, topic: string, partition: number, offset: string, record = true): number {
   const key = () => `${state.info.groupId ?? ''}/${topic}/${partition}/${offset}`;
   const n = Number(offset);
-  if (!Number.isSafeInteger(n)) return state.redeliveries.record(key()); // beyond 2^53: every offset remembered
+  if (!Number.isSafeInteger(n)) return record ? state.redeliveries.record(key()) : state.redeliveries.peek(key()) + 1;
   let byPartition = state.highest.get(topic);
-  if (byPartition === undefined) state.highest.set(topic, (byPartition = []));
+  if (byPartition === undefined) {
+    if (!record) return 1;
+    state.highest.set(topic, (byPartition = []));
+  }
   const highest = byPartition[partition];
   if (highest === undefined || n > highest) {
-    byPartition[partition] = n;
+    if (record) byPartition[partition] = n;
     return 1;
   }
-  return 1 + state.redeliveries.record(key());
+  // A re-delivery: the memory counts re-deliveries only (1 the first time), so this is its count + 1.
+  return 1 + (record ? state.redeliveries.record(key()) : state.redeliveries.peek(key()) + 1);
 }
 
-/** Facts of each message of an `eachBatch` call, recorded once when the batch arrived (read by the helper). */
-const batchFacts = new WeakMap<ConsumedMessage, MessageFacts>();
-/** The consumer each traced batch came from. */
-const batchStates = new WeakMap<ConsumedBatch, ConsumerState>();
-
-function groupAttributes(state: ConsumerState, attributes: Attributes): Attributes {
-  const clientId = state.tracing.options.clientId ?? state.info.clientId;
-  if (clientId !== undefined) attributes[ATTR_MESSAGING_CLIENT_ID] = clientId;
-  if (state.info.groupId !== undefined) attributes[ATTR_MESSAGING_CONSUMER_GROUP_NAME] = state.info.groupId;
-  return attributes;
-}
-
-/** Counts this hand-over of the message (a re-seen offset is a redelivery) and reads its facts. */
-function recordDelivery(
-  state: ConsumerState,
-  topic: string,
-  partition: number,
-  message: ConsumedMessage,
-): MessageFacts {
+/** The facts of one message handed over; `record: false` leaves the delivery counter as it is. */
+function deliveryFacts(state: ConsumerState, topic: string, partition: number, message: ConsumedMessage, record = true): MessageFacts {
   const { options } = state.tracing;
   return consumedFacts({
     topic,
@@ -84,40 +79,50 @@ function recordDelivery(
     offset: message.offset,
     timestamp: message.timestamp,
     headers: message.headers,
-    seenCount: handOverCount(state, topic, partition, message.offset),
+    seenCount: handOverCount(state, topic, partition, message.offset, record),
     retryCountHeaders: options.retryCountHeaders,
     deadLetterHeaders: options.deadLetterHeaders,
   });
 }
 
+function consumerAttributes(state: ConsumerState, attributes: Attributes): Attributes {
+  const { tracing, info } = state;
+  return clientAttributes(tracing.options.clientId ?? info.clientId, info.clusterId(), attributes);
+}
+
 function processAttributes(state: ConsumerState, partition: number, message: ConsumedMessage): Attributes {
-  const attributes = groupAttributes(state, { [ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(partition) });
+  const attributes = consumerAttributes(state, { [ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(partition) });
   const offset = offsetNumber(message.offset);
   if (offset !== undefined) attributes[ATTR_MESSAGING_KAFKA_OFFSET] = offset;
   return messageAttributes(message, state.tracing.options.captureMessageKey, attributes);
 }
 
-/** Runs `handler` inside a process span for one message; the span ends when the handler's promise settles. */
+/**
+ * Runs `handler` inside a process span for one message; the span ends when the handler's promise settles.
+ * `batchContext`: the message belongs to a traced `eachBatch` whose span is in that context (the parent).
+ */
 function processMessage<R>(
   state: ConsumerState,
   topic: string,
   partition: number,
   message: ConsumedMessage,
   facts: MessageFacts,
-  parent: Context | undefined,
   handler: () => R,
-  countedByReceive = false,
+  batchContext?: Context,
 ): R {
   const { telemetry, options } = state.tracing;
   let started: ReturnType<typeof telemetry.startProcess>;
   try {
     started = telemetry.startProcess({
       destination: topic,
-      parent,
+      // kafkajs's fetch loop carries whatever context `run()` was called in: never a parent for its messages.
+      // Inside a traced batch, the batch span is the parent (the message is linked to its creation context).
+      parent: batchContext ?? ROOT_CONTEXT,
+      inBatch: batchContext !== undefined,
       facts,
-      countedByReceive,
       carrier: message.headers,
       attributes: processAttributes(state, partition, message),
+      metricAttributes: state.info.metricAttributes(),
     });
     telemetry.runHook(options.consumerHook, started.span, { topic, partition, message });
   } catch (err) {
@@ -144,17 +149,88 @@ function traceEachMessage(state: ConsumerState, handler: EachMessage): EachMessa
     if (tracing.telemetry.isIgnored(topic)) return handler.call(this, payload);
     let facts: MessageFacts;
     try {
-      facts = recordDelivery(state, topic, partition, message);
+      facts = deliveryFacts(state, topic, partition, message);
     } catch (err) {
       log.error('message left untraced', err);
       return handler.call(this, payload);
     }
-    // kafkajs's fetch loop carries whatever context `run()` was called in: not a parent for its messages.
-    return processMessage(state, topic, partition, message, facts, ROOT_CONTEXT, () => handler.call(this, payload));
+    return processMessage(state, topic, partition, message, facts, () => handler.call(this, payload));
   };
 }
 
-function traceEachBatch(state: ConsumerState, handler: EachBatch): EachBatch {
+/**
+ * One traced `eachBatch` call. A message counts as handed over (its delivery recorded) when the application
+ * processes it (`traceBatchMessage`) or resolves its offset, or when the handler succeeded with auto-resolve on,
+ * not when the batch arrives: kafkajs fetches the unresolved tail again after an early return or a rebalance,
+ * and that must not look like a redelivery.
+ */
+export class BatchTrace {
+  private readonly facts = new Map<ConsumedMessage, MessageFacts>();
+  /** Index of the first message not yet counted, in the batch's offset order (counted in order). */
+  private next = 0;
+
+  constructor(
+    readonly state: ConsumerState,
+    readonly batch: ConsumedBatch,
+    readonly context: Context,
+  ) {}
+
+  /** Counts `message` (and any earlier one not counted yet) as handed over; its facts. */
+  deliver(message: ConsumedMessage): MessageFacts {
+    const known = this.facts.get(message);
+    if (known !== undefined) return known;
+    const { messages } = this.batch;
+    const at = messages.indexOf(message, this.next);
+    if (at >= 0) this.countUpTo(at);
+    return this.facts.get(message) ?? this.count(message);
+  }
+
+  /** The application resolved `offset`: every message up to it has been processed. */
+  resolved(offset: unknown): void {
+    const upTo = typeof offset === 'string' || typeof offset === 'number' ? Number(offset) : NaN;
+    if (Number.isNaN(upTo)) return;
+    const { messages } = this.batch;
+    let last = this.next - 1;
+    for (let i = this.next; i < messages.length; i++) {
+      const m = messages[i];
+      if (isMessage(m) && Number(m.offset) <= upTo) last = i;
+      else break;
+    }
+    this.countUpTo(last);
+  }
+
+  /** The handler succeeded and kafkajs resolves the whole batch (`eachBatchAutoResolve`, the default). */
+  resolvedAll(): void {
+    this.countUpTo(this.batch.messages.length - 1);
+  }
+
+  private countUpTo(index: number): void {
+    const { messages } = this.batch;
+    for (; this.next <= index; this.next++) {
+      const m = messages[this.next];
+      if (isMessage(m) && !this.facts.has(m)) this.count(m);
+    }
+  }
+
+  private count(message: ConsumedMessage): MessageFacts {
+    const facts = deliveryFacts(this.state, this.batch.topic, this.batch.partition, message);
+    this.facts.set(message, facts);
+    return facts;
+  }
+}
+
+/**
+ * The traced batches, by batch object, shared by every copy of this package loaded in the process (the CJS and
+ * ESM builds, or two versions): `traceBatchMessage` from one copy finds a batch traced by the other.
+ */
+const BATCHES_KEY = Symbol.for('@brokertrace/kafkajs.batches.v1');
+
+function batches(): WeakMap<object, BatchTrace> {
+  const holder = globalThis as { [BATCHES_KEY]?: WeakMap<object, BatchTrace> };
+  return (holder[BATCHES_KEY] ??= new WeakMap());
+}
+
+function traceEachBatch(state: ConsumerState, handler: EachBatch, autoResolve: boolean): EachBatch {
   return function eachBatch(this: unknown, payload: EachBatchPayload): Promise<void> {
     const { tracing } = state;
     const batch = payload?.batch;
@@ -163,37 +239,72 @@ function traceEachBatch(state: ConsumerState, handler: EachBatch): EachBatch {
     }
     const { topic, partition, messages } = batch;
     if (tracing.telemetry.isIgnored(topic)) return handler.call(this, payload);
-    let started: ReturnType<typeof tracing.telemetry.startReceive>;
+    let started: ReturnType<typeof tracing.telemetry.startBatch>;
+    let trace: BatchTrace;
+    let traced: EachBatchPayload = payload;
     try {
+      const partitionId = String(partition);
       const links = new Array<{ facts: MessageFacts; carrier: unknown }>();
       for (const message of messages) {
         if (!isMessage(message)) continue;
-        const facts = recordDelivery(state, topic, partition, message);
-        batchFacts.set(message, facts);
-        // The receive span's links name their message (batch spans never reach the duplicate rule).
-        links.push({ facts: { ...facts, messageId: recordId(topic, partition, message.offset) }, carrier: message.headers });
+        // What its delivery count will be once handed over; recorded only then (see BatchTrace).
+        const facts = deliveryFacts(state, topic, partition, message, false);
+        // A Kafka record is named by its partition and offset (there is no message id to make up).
+        const linkAttributes: Attributes = { [ATTR_MESSAGING_DESTINATION_PARTITION_ID]: partitionId };
+        const offset = offsetNumber(message.offset);
+        if (offset !== undefined) linkAttributes[ATTR_MESSAGING_KAFKA_OFFSET] = offset;
+        links.push({ facts: { ...facts, linkAttributes }, carrier: message.headers });
       }
-      batchStates.set(batch, state);
-      started = tracing.telemetry.startReceive({
+      // A push API: the span covers the handler (CONSUMER `process`, recorded in messaging.process.duration).
+      started = tracing.telemetry.startBatch({
+        operationType: 'process',
         destination: topic,
         parent: ROOT_CONTEXT,
         messages: links,
-        attributes: groupAttributes(state, { [ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(partition) }),
+        attributes: consumerAttributes(state, { [ATTR_MESSAGING_DESTINATION_PARTITION_ID]: partitionId }),
+        metricAttributes: state.info.metricAttributes(),
       });
       tracing.telemetry.runHook(tracing.options.batchHook, started.span, { topic, partition, messages });
+      trace = new BatchTrace(state, batch, started.context);
+      batches().set(batch, trace);
+      const resolveOffset = (payload as { resolveOffset?: unknown }).resolveOffset;
+      if (typeof resolveOffset === 'function') {
+        // A copy of the payload (its functions are closures over kafkajs's runner): the caller's object is untouched.
+        traced = {
+          ...payload,
+          resolveOffset(this: unknown, offset: unknown): unknown {
+            try {
+              trace.resolved(offset);
+            } catch (err) {
+              log.debug('could not count a resolved offset', err);
+            }
+            return (resolveOffset as (this: unknown, offset: unknown) => unknown).call(this, offset);
+          },
+        } as EachBatchPayload;
+      }
     } catch (err) {
       log.error('batch left untraced', err);
       return handler.call(this, payload);
     }
-    return tracing.telemetry.run(started.span, () => handler.call(this, payload), started.context);
+    const result = tracing.telemetry.run(started.span, () => handler.call(this, traced), started.context);
+    if (!autoResolve) return result;
+    return Promise.resolve(result).then((value) => {
+      try {
+        trace.resolvedAll();
+      } catch (err) {
+        log.debug('could not count a resolved batch', err);
+      }
+      return value;
+    });
   };
 }
 
 /**
- * Runs `handler` for one message of a traced `eachBatch` inside its own `process` span (parented or linked by
- * the policy, like `eachMessage`), so per-message work inside a batch handler gets its own timing and trace.
- * The span ends when `handler`'s promise settles; its result or error is passed through unchanged. For a batch
- * that is not traced (instrumentation off, ignored topic), `handler` simply runs.
+ * Runs `handler` for one message of a traced `eachBatch` inside its own `process` span, a child of the batch's
+ * span (linked to the message's creation context), so per-message work inside a batch handler gets its own
+ * timing and its place in the trace. Counts the message as handed over (a message the handler never gets to
+ * is not counted as delivered). The span ends when `handler`'s promise settles; its result or error is passed
+ * through unchanged. For a batch that is not traced (instrumentation off, ignored topic), `handler` simply runs.
  *
  * @example
  * await consumer.run({
@@ -209,12 +320,16 @@ export function traceBatchMessage<R>(
   message: object,
   handler: () => R,
 ): R {
-  const state = batchStates.get(batch as ConsumedBatch);
-  const facts = batchFacts.get(message as ConsumedMessage);
-  if (!state || !facts || !state.tracing.isActive()) return handler();
-  // Under the active context: inside the batch handler, that is the receive span (kept as a link or parent).
-  // The batch's receive span already counted this message as consumed.
-  return processMessage(state, batch.topic, batch.partition, message as ConsumedMessage, facts, undefined, handler, true);
+  const trace = batches().get(batch);
+  if (trace === undefined || !trace.state.tracing.isActive() || !isMessage(message)) return handler();
+  let facts: MessageFacts;
+  try {
+    facts = trace.deliver(message);
+  } catch (err) {
+    log.error('message left untraced', err);
+    return handler();
+  }
+  return processMessage(trace.state, batch.topic, batch.partition, message, facts, handler, trace.context);
 }
 
 /** `consumer.run`, traced: the caller's handlers are wrapped in a copy of its config. */
@@ -226,12 +341,14 @@ export function traceRun(
     if (!state.tracing.isActive() || config === null || typeof config !== 'object') return original.call(this, config);
     let traced: ConsumerRunConfig = config;
     try {
-      const handlers = config as { eachMessage?: unknown; eachBatch?: unknown };
+      const handlers = config as { eachMessage?: unknown; eachBatch?: unknown; eachBatchAutoResolve?: unknown };
       const { eachMessage, eachBatch } = handlers;
       if (typeof eachMessage === 'function' || typeof eachBatch === 'function') {
         traced = { ...config };
         if (typeof eachMessage === 'function') traced.eachMessage = traceEachMessage(state, eachMessage as EachMessage);
-        if (typeof eachBatch === 'function') traced.eachBatch = traceEachBatch(state, eachBatch as EachBatch);
+        if (typeof eachBatch === 'function') {
+          traced.eachBatch = traceEachBatch(state, eachBatch as EachBatch, handlers.eachBatchAutoResolve !== false);
+        }
       }
     } catch (err) {
       log.error('consumer left untraced', err);
@@ -239,6 +356,42 @@ export function traceRun(
     }
     return original.call(this, traced);
   };
+}
+
+/** One topic of a commit: its partitions, and the offset when there is one partition. */
+interface TopicCommit {
+  readonly topic: string;
+  readonly partitions: Array<{ partition: number; offset: unknown }>;
+}
+
+/**
+ * Settle span attributes of one topic's commit (the committed offset is the next one to read): the partition and
+ * offset for one partition; the number of partitions as `messaging.batch.message_count` for several.
+ */
+function commitAttributes(state: ConsumerState, commit: TopicCommit): Attributes {
+  const attributes = consumerAttributes(state, {});
+  const { partitions } = commit;
+  if (partitions.length === 1) {
+    const [only] = partitions;
+    attributes[ATTR_MESSAGING_DESTINATION_PARTITION_ID] = String(only!.partition);
+    const offset = offsetNumber(only!.offset);
+    if (offset !== undefined) attributes[ATTR_MESSAGING_KAFKA_OFFSET] = offset;
+  } else {
+    attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT] = partitions.length;
+  }
+  return attributes;
+}
+
+function startCommit(state: ConsumerState, commit: TopicCommit, startTime?: number): ReturnType<KafkaTracing['telemetry']['startSettle']> {
+  return state.tracing.telemetry.startSettle({
+    destination: commit.topic,
+    operationName: 'commit',
+    attributes: commitAttributes(state, commit),
+    metricAttributes: state.info.metricAttributes(),
+    startTime,
+    // A commit kafkajs makes on its own runs in its fetch loop, whose context is not the application's.
+    parent: startTime === undefined ? undefined : ROOT_CONTEXT,
+  });
 }
 
 /** `consumer.commitOffsets`, traced: one `commit {topic}` settle span per topic of the call. */
@@ -250,33 +403,81 @@ export function traceCommitOffsets(
     const { tracing } = state;
     if (!tracing.isActive() || !Array.isArray(offsets)) return original.call(this, offsets);
     const { telemetry } = tracing;
-    const counts = new Map<string, number>();
+    const byTopic = new Map<string, TopicCommit>();
     for (const o of offsets as ReadonlyArray<CommitOffset>) {
       if (o !== null && typeof o === 'object' && typeof o.topic === 'string' && !telemetry.isIgnored(o.topic)) {
-        counts.set(o.topic, (counts.get(o.topic) ?? 0) + 1);
+        let commit = byTopic.get(o.topic);
+        if (!commit) byTopic.set(o.topic, (commit = { topic: o.topic, partitions: [] }));
+        commit.partitions.push({ partition: o.partition, offset: o.offset });
       }
     }
-    if (counts.size === 0) return original.call(this, offsets);
-    const spans = [...counts].map(([topic]) =>
-      telemetry.startSettle({ destination: topic, operationName: 'commit', attributes: groupAttributes(state, {}) }),
-    );
-    const [first, ...rest] = spans;
-    const call = (): Promise<void> => original.call(this, offsets);
-    if (rest.length === 0) return telemetry.run(first!, call);
-    // Several topics: one span each, all ended by the same call.
+    if (byTopic.size === 0) return original.call(this, offsets);
+    const spans = [...byTopic.values()].map((commit) => startCommit(state, commit));
+    const end = (err?: unknown) => {
+      state.explicitCommits--;
+      spans.forEach((s) => telemetry.end(s, err));
+    };
+    state.explicitCommits++;
     let pending: Promise<void>;
     try {
-      pending = call();
+      pending = original.call(this, offsets);
     } catch (err) {
-      spans.forEach((s) => telemetry.end(s, err));
+      end(err);
       throw err;
     }
     return Promise.resolve(pending).then(
-      () => spans.forEach((s) => telemetry.end(s)),
+      () => end(),
       (err: unknown) => {
-        spans.forEach((s) => telemetry.end(s, err));
+        end(err);
         throw err;
       },
     );
   };
+}
+
+/** The topics of a COMMIT_OFFSETS event payload (`{ topics: [{ topic, partitions: [{ partition, offset }] }] }`). */
+function commitsOf(payload: Readonly<Record<string, unknown>>): TopicCommit[] {
+  const topics = payload.topics;
+  if (!Array.isArray(topics)) return [];
+  const commits: TopicCommit[] = [];
+  for (const t of topics as Array<{ topic?: unknown; partitions?: unknown }>) {
+    if (t === null || typeof t !== 'object' || typeof t.topic !== 'string' || !Array.isArray(t.partitions)) continue;
+    const partitions = (t.partitions as Array<{ partition?: unknown; offset?: unknown }>)
+      .filter((p) => p !== null && typeof p === 'object' && typeof p.partition === 'number')
+      .map((p) => ({ partition: p.partition as number, offset: p.offset }));
+    commits.push({ topic: t.topic, partitions });
+  }
+  return commits;
+}
+
+/**
+ * Commits kafkajs makes by itself (auto-commit, end of a batch, rebalance): one `commit {topic}` settle span per
+ * topic when the consumer's COMMIT_OFFSETS event says a commit succeeded. The span starts when the OffsetCommit
+ * request was created (from the REQUEST event before it) when that is known, so its duration is the round trip.
+ */
+export function watchCommits(consumer: object, state: ConsumerState): void {
+  let requestStart: number | undefined;
+  listen(consumer, 'REQUEST', (payload) => {
+    if (payload.apiName !== 'OffsetCommit') return;
+    const createdAt = payload.createdAt;
+    requestStart = typeof createdAt === 'number' ? createdAt : undefined;
+  });
+  listen(consumer, 'COMMIT_OFFSETS', (payload) => {
+    const createdAt = requestStart;
+    requestStart = undefined;
+    const { tracing } = state;
+    if (!tracing.isActive() || state.explicitCommits > 0) return;
+    const { telemetry } = tracing;
+    try {
+      // kafkajs stamps requests with Date.now(); spans use core's clock: carry the elapsed time over.
+      const now = performance.timeOrigin + performance.now();
+      const startTime = createdAt === undefined ? now : now - Math.max(0, Date.now() - createdAt);
+      for (const commit of commitsOf(payload)) {
+        if (telemetry.isIgnored(commit.topic)) continue;
+        telemetry.end(startCommit(state, commit, startTime));
+      }
+    } catch (err) {
+      log.debug('could not trace a commit', err);
+    }
+  });
 }

@@ -1,7 +1,6 @@
-// The package's diagnostics channel: every message goes through OpenTelemetry's diag, tagged
-// '@brokertrace/kafkajs'. The component logger holds no state of its own (it forwards to the global diag
-// logger at each call), so the CJS and ESM copies of this module behave as one.
-import { diag } from '@opentelemetry/api';
+// The package's diagnostics channel: core's component logger of OpenTelemetry's diag, tagged
+// '@brokertrace/kafkajs'. It holds no state of its own (it forwards to the global diag logger at each call).
+import { packageDiag } from '@brokertrace/core';
 import { PACKAGE_NAME } from './version.js';
 
-export const log = diag.createComponentLogger({ namespace: PACKAGE_NAME });
+export const log = packageDiag(PACKAGE_NAME);

@@ -7,9 +7,52 @@ import { resolveKafkaOptions } from './config.js';
 import { KafkaTracing } from './tracing.js';
 import type { KafkaJsInstrumentationConfig } from './types.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
+import { ClientInfo } from './client-info.js';
+import type { ClusterLike } from './client-info.js';
 import { wrapConsumer, wrapProducer } from './wrap.js';
 
 type Factory = (this: unknown, ...args: unknown[]) => unknown;
+
+/** Description of the private symbol under which a kafkajs `Kafka` instance keeps its cluster factory. */
+const CREATE_CLUSTER = 'private:Kafka:createCluster';
+
+/**
+ * Runs a `Kafka#producer()`/`#consumer()` call and catches the cluster object it builds for the client (kafkajs
+ * fetches the cluster id and the broker's API versions into it): the instance's cluster factory is wrapped for
+ * the length of the call only. Any surprise (another kafkajs layout) leaves the call as it was, with no cluster.
+ */
+function withClusterOf(kafka: unknown, call: () => unknown): { client: unknown; cluster: ClusterLike | undefined } {
+  let key: symbol | undefined;
+  let factory: unknown;
+  try {
+    if (kafka !== null && typeof kafka === 'object') {
+      key = Object.getOwnPropertySymbols(kafka).find((s) => s.description === CREATE_CLUSTER);
+      factory = key && (kafka as Record<symbol, unknown>)[key];
+    }
+  } catch {
+    key = undefined;
+  }
+  if (key === undefined || typeof factory !== 'function' || !Object.prototype.hasOwnProperty.call(kafka, key)) {
+    return { client: call(), cluster: undefined };
+  }
+  let cluster: ClusterLike | undefined;
+  const target = kafka as Record<symbol, unknown>;
+  const original = factory as (this: unknown, ...args: unknown[]) => unknown;
+  try {
+    target[key] = function createCluster(this: unknown, ...args: unknown[]): unknown {
+      const built = original.apply(this, args);
+      if (built !== null && typeof built === 'object') cluster = built;
+      return built;
+    };
+  } catch {
+    return { client: call(), cluster: undefined };
+  }
+  try {
+    return { client: call(), cluster };
+  } finally {
+    target[key] = original;
+  }
+}
 
 /** The part of kafkajs's `Kafka` class we patch. */
 interface KafkaPrototype {
@@ -79,19 +122,19 @@ export class KafkaJsInstrumentation extends InstrumentationBase<KafkaJsInstrumen
     const proto = this.prototypeOf(moduleExports);
     if (!proto) return moduleExports;
     this.unpatch(moduleExports);
-    const trace = (client: unknown, kind: 'producer' | 'consumer', groupId?: string): void => this.trace(client, kind, groupId);
+    const trace = (client: unknown, kind: 'producer' | 'consumer', info: ClientInfo): void => this.trace(client, kind, info);
     this._wrap(proto, 'producer', (original: Factory) =>
       function producer(this: unknown, ...args: unknown[]): unknown {
-        const client = original.apply(this, args);
-        trace(client, 'producer');
+        const { client, cluster } = withClusterOf(this, () => original.apply(this, args));
+        trace(client, 'producer', new ClientInfo({ cluster }));
         return client;
       },
     );
     this._wrap(proto, 'consumer', (original: Factory) =>
       function consumer(this: unknown, ...args: unknown[]): unknown {
-        const client = original.apply(this, args);
+        const { client, cluster } = withClusterOf(this, () => original.apply(this, args));
         const groupId = (args[0] as { groupId?: unknown } | undefined)?.groupId;
-        trace(client, 'consumer', typeof groupId === 'string' ? groupId : undefined);
+        trace(client, 'consumer', new ClientInfo({ cluster, groupId: typeof groupId === 'string' ? groupId : undefined }));
         return client;
       },
     );
@@ -106,12 +149,12 @@ export class KafkaJsInstrumentation extends InstrumentationBase<KafkaJsInstrumen
     if (isWrapped(proto.consumer)) this._unwrap(proto, 'consumer');
   }
 
-  private trace(client: unknown, kind: 'producer' | 'consumer', groupId: string | undefined): void {
+  private trace(client: unknown, kind: 'producer' | 'consumer', info: ClientInfo): void {
     const tracing = this.tracing;
     if (!tracing || !this.isEnabled() || client === null || typeof client !== 'object') return;
     try {
-      if (kind === 'producer') wrapProducer(client, tracing);
-      else wrapConsumer(client, tracing, { clientId: undefined, groupId });
+      if (kind === 'producer') wrapProducer(client, tracing, info);
+      else wrapConsumer(client, tracing, info);
     } catch (err) {
       this._diag.error(`${kind} left untraced`, err);
     }

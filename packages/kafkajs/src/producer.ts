@@ -2,15 +2,15 @@
 // multi-message send (linked from the send span), the context fitted into a COPY of every message's headers, the
 // broker's reply on the send span.
 import { context, trace } from '@opentelemetry/api';
-import type { Attributes, Link, Span } from '@opentelemetry/api';
+import type { Attributes, Span } from '@opentelemetry/api';
 import {
-  ATTR_MESSAGING_CLIENT_ID,
   ATTR_MESSAGING_DESTINATION_PARTITION_ID,
   ATTR_MESSAGING_KAFKA_OFFSET,
 } from '@brokertrace/core';
 import { isThenable } from '@brokertrace/core';
-import type { CarrierLimits } from '@brokertrace/core';
-import { ATTR_BROKERTRACE_KAFKA_TRANSACTIONAL, messageAttributes, offsetNumber } from './attributes.js';
+import type { CarrierLimits, InjectResult, OutgoingMessage, SendResult } from '@brokertrace/core';
+import { ATTR_BROKERTRACE_KAFKA_TRANSACTIONAL, clientAttributes, messageAttributes, offsetNumber } from './attributes.js';
+import { PRODUCE_VERSION_WITH_HEADERS } from './client-info.js';
 import type { ClientInfo } from './client-info.js';
 import { log } from './diag.js';
 import { payloadBytes } from './facts.js';
@@ -34,40 +34,56 @@ interface OutgoingTopic {
   readonly messages: ProducerMessage[];
 }
 
+/** The budget of a record whose broker takes no headers: nothing fits. */
+const NO_ROOM: CarrierLimits = Object.freeze({ maxEntries: 0, maxTotalBytes: 0 });
+
 /** The budget our headers get in one record: what the key, value and framing leave of `maxRecordBytes`. */
 export function recordLimits(message: ProducerMessage, maxRecordBytes: number): CarrierLimits {
   const used = RECORD_FRAMING_BYTES + payloadBytes(message.key) + payloadBytes(message.value);
   return { maxTotalBytes: Math.max(0, maxRecordBytes - used), entryOverheadBytes: HEADER_OVERHEAD_BYTES };
 }
 
-/** A copy of `message` whose headers (also a copy) carry the context of `span`; the message itself if none fit. */
-function withContext(tracing: KafkaTracing, span: Span, message: ProducerMessage): ProducerMessage {
-  if (message === null || typeof message !== 'object') return message;
-  const headers = message.headers;
-  const { fields } = tracing.telemetry.inject(span, headers, recordLimits(message, tracing.options.maxRecordBytes));
+/** A copy of `message` whose headers (also a copy) carry `fields`; the message itself when there is nothing to add. */
+function withFields(message: ProducerMessage, injection: InjectResult | undefined): ProducerMessage {
+  if (injection === undefined || message === null || typeof message !== 'object') return message;
   let any = false;
-  for (const _ in fields) {
+  for (const _ in injection.fields) {
     any = true;
     break;
   }
   if (!any) return message;
-  return { ...message, headers: { ...headers, ...fields } };
+  return { ...message, headers: { ...message.headers, ...injection.fields } };
 }
 
 function commonAttributes(tracing: KafkaTracing, info: ClientInfo, txn: TransactionTrace | undefined): Attributes {
-  const attributes: Attributes = {};
-  const clientId = tracing.options.clientId ?? info.clientId;
-  if (clientId !== undefined) attributes[ATTR_MESSAGING_CLIENT_ID] = clientId;
+  const attributes = clientAttributes(tracing.options.clientId ?? info.clientId, info.clusterId());
   if (txn) attributes[ATTR_BROKERTRACE_KAFKA_TRANSACTIONAL] = true;
   return attributes;
 }
 
 /**
+ * False (with a warning, once per client) when the broker cannot take record headers: kafkajs would drop them,
+ * so no context is written and the caller's messages go out as they are.
+ */
+function headersSupported(info: ClientInfo): boolean {
+  if (info.headersSupported() !== false) return true;
+  if (!info.warnedNoHeaders) {
+    info.warnedNoHeaders = true;
+    log.warn(
+      `the Kafka broker${info.serverAddress ? ` at ${info.serverAddress}` : ''} does not support record headers ` +
+        `(Produce API below v${PRODUCE_VERSION_WITH_HEADERS}): messages are sent without trace context, and consumers start new traces`,
+    );
+  }
+  return false;
+}
+
+/**
  * Starts the spans of one topic and builds its outgoing messages; undefined for an ignored topic.
- * A multi-message call (several messages, or any `sendBatch`) with create spans on: one `create` span per message,
- * started in the caller's context and ended as soon as its context is in the message, then a CLIENT `send` span
- * linked to every create span (links handed over at start, for samplers). Otherwise one PRODUCER `send` span whose
- * own context goes into every message. A failure while preparing ends what was started with that error.
+ * A multi-message call (several messages, or any `sendBatch`) is a batch: with create spans on, core starts one
+ * `create` span per message in the caller's context and ends it once its context is in the message, then a CLIENT
+ * `send` span linked to every create span. A single message gets a PRODUCER `send` span whose own context goes into
+ * it. A message that already carries a context keeps it (`existingContext: 'keep'`) and the send span links to it.
+ * A failure while preparing ends what was started with that error; the caller then sends untraced.
  */
 function prepareTopic(
   tracing: KafkaTracing,
@@ -81,41 +97,39 @@ function prepareTopic(
   if (typeof topic !== 'string' || telemetry.isIgnored(topic)) return undefined;
   const count = messages.length;
   const common = commonAttributes(tracing, info, txn);
-  const batch = telemetry.createSpans && (batchCall || count > 1);
-  const out = new Array<ProducerMessage>(count);
-  const started: Span[] = [];
+  const batch = batchCall || count > 1;
+  const inject = headersSupported(info);
+  const outgoing = new Array<OutgoingMessage>(count);
+  for (let i = 0; i < count; i++) {
+    const message = messages[i] ?? ({} as ProducerMessage);
+    outgoing[i] = {
+      // No headers to give (the broker drops them): an entry full budget-wise, so nothing is injected.
+      existing: message.headers,
+      limits: inject ? recordLimits(message, options.maxRecordBytes) : NO_ROOM,
+      attributes: batch ? messageAttributes(message, options.captureMessageKey, { ...common }) : undefined,
+    };
+  }
+  const attributes = batch ? common : messageAttributes(messages[0] ?? {}, options.captureMessageKey, { ...common });
+  let started: SendResult | undefined;
   try {
-    let send: Span;
-    if (batch) {
-      const links: Link[] = [];
-      const parent = context.active();
-      for (let i = 0; i < count; i++) {
-        const message = messages[i]!;
-        const attributes = messageAttributes(message ?? {}, options.captureMessageKey, { ...common });
-        const create = telemetry.startCreate({ destination: topic, parent, attributes });
-        started.push(create);
-        out[i] = withContext(tracing, create, message);
-        telemetry.runHook(options.producerHook, create, { topic, message: out[i]! });
-        // A create span is the message's creation, not its delivery: it ends once its context is in the message.
-        telemetry.end(create);
-        links.push({ context: create.spanContext() });
-      }
-      send = telemetry.startSend({ destination: topic, messageCount: count, attributes: common, links });
-      started.push(send);
-    } else {
-      const attributes = count === 1 ? messageAttributes(messages[0] ?? {}, options.captureMessageKey, { ...common }) : common;
-      send = telemetry.startSend({ destination: topic, messageCount: count, attributes });
-      started.push(send);
-      for (let i = 0; i < count; i++) {
-        out[i] = withContext(tracing, send, messages[i]!);
-        telemetry.runHook(options.producerHook, send, { topic, message: out[i]! });
-      }
-    }
-    txn?.record(topic, send, count);
-    return { topic, send, messages: out };
+    started = telemetry.startSend({
+      destination: topic,
+      batch,
+      messages: outgoing,
+      attributes,
+      metricAttributes: info.metricAttributes(),
+      // The hook sees the message as the caller built it: the create span ends with the injection.
+      onCreate: (span, i) => telemetry.runHook(options.producerHook, span, { topic, message: messages[i]! }),
+    });
+    const out = new Array<ProducerMessage>(count);
+    for (let i = 0; i < count; i++) out[i] = withFields(messages[i]!, started.injections[i]);
+    if (!batch) telemetry.runHook(options.producerHook, started.span, { topic, message: out[0]! });
+    txn?.record(topic, started.span, count);
+    return { topic, send: started.span, messages: out };
   } catch (err) {
-    // The real send still happens (untraced, by the caller); these spans say why they have no outcome.
-    for (const span of started) telemetry.end(span, err);
+    // The real send still happens (untraced, by the caller): the span says why it has no outcome, and nothing
+    // is counted as sent by it.
+    if (started !== undefined) telemetry.endUnsent(started.span, err);
     throw err;
   }
 }

@@ -2,7 +2,8 @@
 // `traceProducer`/`traceConsumer` call, or one per `KafkaJsInstrumentation`.
 import { MessagingTelemetry } from '@brokertrace/core';
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
-import { resolveKafkaOptions } from './config.js';
+import { KAFKA_OPTIONS, resolveKafkaOptions } from './config.js';
+import { kafkaErrorType } from './errors.js';
 import type { ResolvedKafkaOptions } from './config.js';
 import type { KafkaJsConfig } from './types.js';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
@@ -24,6 +25,8 @@ export class KafkaTracing {
       instrumentationName: PACKAGE_NAME,
       instrumentationVersion: PACKAGE_VERSION,
       config,
+      errorType: kafkaErrorType,
+      packageOptions: KAFKA_OPTIONS,
     });
   }
 

@@ -3,7 +3,8 @@
 // named `commit_transaction` / `abort_transaction` so that they never mix with a consumer's offset `commit`.
 import { log } from './diag.js';
 import type { Span } from '@opentelemetry/api';
-import { ATTR_MESSAGING_BATCH_MESSAGE_COUNT, ATTR_MESSAGING_CLIENT_ID } from '@brokertrace/core';
+import { ATTR_MESSAGING_BATCH_MESSAGE_COUNT } from '@brokertrace/core';
+import { clientAttributes } from './attributes.js';
 import type { ClientInfo } from './client-info.js';
 import type { KafkaTransaction } from './internal-types.js';
 import type { Send, SendBatch } from './producer.js';
@@ -51,16 +52,15 @@ function traceOutcome(
     if (!tracing.isActive()) return original.call(this);
     let span: Span;
     try {
-      const clientId = tracing.options.clientId ?? info.clientId;
       span = tracing.telemetry.startSettle({
         destination: txn.destination(),
         operationName: TRANSACTION_OPERATION[outcome],
-        attributes: {
+        metricAttributes: info.metricAttributes(),
+        attributes: clientAttributes(tracing.options.clientId ?? info.clientId, info.clusterId(), {
           [ATTR_MESSAGING_BATCH_MESSAGE_COUNT]: txn.messageCount,
           [ATTR_BROKERTRACE_KAFKA_TRANSACTION_OUTCOME]: outcome,
           [ATTR_BROKERTRACE_KAFKA_TRANSACTION_TOPICS]: [...txn.topics].sort(),
-          ...(clientId !== undefined ? { [ATTR_MESSAGING_CLIENT_ID]: clientId } : {}),
-        },
+        }),
       });
     } catch (err) {
       log.error(`transaction ${outcome} left untraced`, err);

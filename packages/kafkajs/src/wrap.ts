@@ -1,8 +1,7 @@
 // Wrapping one client object in place (shared by the explicit wrappers and the instrumentation).
+import { ClientInfo, learnFromRequests, learnOnce } from './client-info.js';
+import { createConsumerState, traceCommitOffsets, traceRun, watchCommits } from './consumer.js';
 import { log } from './diag.js';
-import { learnOnce } from './client-info.js';
-import type { ClientInfo } from './client-info.js';
-import { createConsumerState, traceCommitOffsets, traceRun } from './consumer.js';
 import type { CommitOffset, ConsumerRunConfig, ProducerBatch, ProducerRecord, RecordMetadata, KafkaTransaction } from './internal-types.js';
 import { isPatched, patchMethods } from '@brokertrace/core';
 import { traceSend, traceSendBatch } from './producer.js';
@@ -18,19 +17,19 @@ function alreadyTraced(client: object): boolean {
 }
 
 /** Traces `producer` in place with `tracing`; false when it was already traced or cannot be changed. */
-export function wrapProducer(producer: object, tracing: KafkaTracing, info: ClientInfo = { clientId: undefined, groupId: undefined }): boolean {
+export function wrapProducer(producer: object, tracing: KafkaTracing, info: ClientInfo = new ClientInfo()): boolean {
   if (producer === null || typeof producer !== 'object' || alreadyTraced(producer)) return false;
   const patched = patchMethods(producer, {
     send: (original) => traceSend(tracing, info, original as Method<[ProducerRecord], Promise<RecordMetadata[]>>),
     sendBatch: (original) => traceSendBatch(tracing, info, original as Method<[ProducerBatch], Promise<RecordMetadata[]>>),
     transaction: (original) => traceTransaction(tracing, info, original as Method<unknown[], Promise<KafkaTransaction>>),
   });
-  if (patched && info.clientId === undefined) learnOnce(producer, 'REQUEST', 'clientId', (id) => (info.clientId = id));
+  if (patched) learnFromRequests(producer, info, true);
   return patched;
 }
 
 /** Traces `consumer` in place with `tracing`; false when it was already traced or cannot be changed. */
-export function wrapConsumer(consumer: object, tracing: KafkaTracing, info: ClientInfo = { clientId: undefined, groupId: undefined }): boolean {
+export function wrapConsumer(consumer: object, tracing: KafkaTracing, info: ClientInfo = new ClientInfo()): boolean {
   if (consumer === null || typeof consumer !== 'object' || alreadyTraced(consumer)) return false;
   const state = createConsumerState(tracing, info);
   const patched = patchMethods(consumer, {
@@ -38,7 +37,8 @@ export function wrapConsumer(consumer: object, tracing: KafkaTracing, info: Clie
     commitOffsets: (original) => traceCommitOffsets(state, original as Method<[ReadonlyArray<CommitOffset>], Promise<void>>),
   });
   if (!patched) return false;
-  if (info.clientId === undefined) learnOnce(consumer, 'REQUEST', 'clientId', (id) => (info.clientId = id));
-  if (info.groupId === undefined) learnOnce(consumer, 'GROUP_JOIN', 'groupId', (id) => (info.groupId = id));
+  learnFromRequests(consumer, info, false);
+  if (info.groupId === undefined) learnOnce(consumer, 'GROUP_JOIN', 'groupId', (id) => info.setGroupId(id));
+  watchCommits(consumer, state);
   return true;
 }

@@ -1,6 +1,7 @@
 import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import { setupTestTelemetry } from '@brokertrace/testing';
 import { traceBatchMessage, traceConsumer, untraceConsumer } from '../src/index';
+import type { EachBatchPayload } from '../src/internal-types';
 import { consumed, fakeConsumer } from './fakes';
 
 const t = setupTestTelemetry();
@@ -130,7 +131,7 @@ describe('eachMessage', () => {
 });
 
 describe('eachBatch', () => {
-  it('makes a receive span linked to every message, and per-message process spans through the helper', async () => {
+  it('makes one process span over the handler linked to every message, with the per-message spans under it', async () => {
     const fake = fakeConsumer();
     traceConsumer(fake.consumer);
     const processed: string[] = [];
@@ -144,6 +145,7 @@ describe('eachBatch', () => {
         }
       },
     });
+    fake.events.emit(fake.events.events.GROUP_JOIN, { groupId: 'billing' });
     const other = '11111111111111111111111111111111';
     const messages = [
       consumed({ traceparent }),
@@ -152,25 +154,127 @@ describe('eachBatch', () => {
     ];
     await fake.deliverBatch({ batch: { topic: 'orders', partition: 1, messages } });
 
-    const receive = t.spansNamed('receive orders')[0]!;
-    expect(receive.kind).toBe(SpanKind.CLIENT);
-    expect(receive.attributes['messaging.batch.message_count']).toBe(3);
-    expect(receive.links.map((l) => l.context.traceId)).toEqual([TRACE_ID, other]);
-    expect(receive.links[0]!.attributes?.['messaging.message.id']).toBe(`orders/1/${messages[0]!.offset}`);
-
     const processes = t.spansNamed('process orders');
-    expect(processes).toHaveLength(3);
-    expect(processed).toEqual(processes.map((p) => p.spanContext().spanId));
-    expect(processes[0]!.spanContext().traceId).toBe(TRACE_ID);
-    expect(processes[1]!.spanContext().traceId).toBe(other);
-    // The receive span stays reachable from each process span (kept as a link, or the parent without context).
-    expect(processes[0]!.links.map((l) => l.context.spanId)).toContain(receive.spanContext().spanId);
-    expect(processes[2]!.parentSpanContext?.spanId).toBe(receive.spanContext().spanId);
-    // Delivery counted once per batch delivery, not again by the helper.
-    expect(processes.map((p) => p.attributes['brokertrace.message.delivery_count'])).toEqual([1, 1, 1]);
-    // Each message counted as consumed once: by the receive span, not again by its process span.
-    const consumedPoints = (await t.metrics())['messaging.client.consumed.messages'] ?? [];
-    expect(consumedPoints.reduce((sum, point) => sum + (point.kind === 'sum' ? point.value : 0), 0)).toBe(3);
+    expect(processes).toHaveLength(4);
+    const batchSpan = processes.find((p) => p.attributes['messaging.batch.message_count'] !== undefined)!;
+    const perMessage = processes.filter((p) => p !== batchSpan);
+    // A push API: CONSUMER `process`, one link per message that carries a context, named by partition and offset.
+    expect(batchSpan.kind).toBe(SpanKind.CONSUMER);
+    expect(batchSpan.parentSpanContext).toBeUndefined();
+    expect(batchSpan.attributes).toMatchObject({
+      'messaging.operation.type': 'process',
+      'messaging.batch.message_count': 3,
+      'messaging.destination.partition.id': '1',
+      'messaging.consumer.group.name': 'billing',
+    });
+    expect(batchSpan.links.map((l) => l.context.traceId)).toEqual([TRACE_ID, other]);
+    expect(batchSpan.links[0]!.attributes).toMatchObject({
+      'messaging.kafka.offset': Number(messages[0]!.offset),
+      'messaging.destination.partition.id': '1',
+      'brokertrace.message.delivery_count': 1,
+    });
+    expect(batchSpan.links[0]!.attributes?.['messaging.message.id']).toBeUndefined();
+
+    // Each per-message span: a child of the batch span, linked to its own creation context.
+    expect(processed).toEqual(perMessage.map((p) => p.spanContext().spanId));
+    for (const p of perMessage) expect(p.parentSpanContext?.spanId).toBe(batchSpan.spanContext().spanId);
+    expect(perMessage[0]!.links[0]!.context.traceId).toBe(TRACE_ID);
+    expect(perMessage[1]!.links[0]!.context.traceId).toBe(other);
+    expect(perMessage.map((p) => p.attributes['brokertrace.message.delivery_count'])).toEqual([1, 1, 1]);
+
+    // Each message counted once as consumed and once as a decision, by the batch span.
+    const metrics = await t.metrics();
+    const total = (name: string) => (metrics[name] ?? []).reduce((sum, p) => sum + (p.kind === 'sum' ? p.value : 0), 0);
+    expect(total('messaging.client.consumed.messages')).toBe(3);
+    expect(total('brokertrace.decisions')).toBe(3);
+    // The handler's time is processing time.
+    const processDuration = metrics['messaging.process.duration'] ?? [];
+    expect(processDuration.some((p) => p.attributes['messaging.consumer.group.name'] === 'billing')).toBe(true);
+    expect((metrics['messaging.client.operation.duration'] ?? []).filter((p) => p.attributes['messaging.operation.type'] === 'receive')).toEqual([]);
+  });
+
+  /** A consumer whose eachBatch handler is `handler`; delivers `messages` of orders/0 as kafkajs would. */
+  async function batchConsumer(handler: (payload: EachBatchPayload & { resolveOffset(o: string): void }) => Promise<void>, runConfig: object = {}) {
+    const fake = fakeConsumer();
+    traceConsumer(fake.consumer);
+    await fake.consumer.run({ ...runConfig, eachBatch: handler });
+    const resolved: string[] = [];
+    const deliver = (messages: ReturnType<typeof consumed>[]) =>
+      fake.deliverBatch({ batch: { topic: 'orders', partition: 0, messages }, resolveOffset: (o: string) => void resolved.push(o) } as never);
+    return { deliver, resolved };
+  }
+
+  const counts = () => t.spansNamed('process orders').filter((p) => p.attributes['messaging.batch.message_count'] === undefined)
+    .map((p) => p.attributes['brokertrace.message.delivery_count']);
+
+  it('does not count the unresolved tail of a batch as delivered (eachBatchAutoResolve: false)', async () => {
+    let calls = 0;
+    const { deliver, resolved } = await batchConsumer(async ({ batch, resolveOffset }) => {
+      // The first time, only half the batch is processed and resolved (e.g. a rebalance is coming).
+      const take = calls++ === 0 ? batch.messages.slice(0, 2) : batch.messages;
+      for (const m of take) {
+        await traceBatchMessage(batch, m, () => Promise.resolve());
+        resolveOffset(m.offset);
+      }
+    }, { eachBatchAutoResolve: false });
+    const messages = [0, 1, 2, 3].map((i) => consumed({ traceparent }, { offset: String(500 + i) }));
+    await deliver(messages);
+    // kafkajs fetches again from the last resolved offset: the tail comes back, handed over for the first time.
+    await deliver(messages.slice(2).map((m) => ({ ...m })));
+    expect(resolved).toEqual(['500', '501', '502', '503']);
+    expect(counts()).toEqual([1, 1, 1, 1]);
+  });
+
+  it('counts resolved offsets as delivered even without traceBatchMessage', async () => {
+    let calls = 0;
+    const { deliver } = await batchConsumer(async ({ batch, resolveOffset }) => {
+      if (calls++ === 0) {
+        resolveOffset(batch.messages[1]!.offset);
+        throw new Error('crashed after resolving two');
+      }
+      for (const m of batch.messages) await traceBatchMessage(batch, m, () => Promise.resolve());
+    });
+    const messages = [0, 1, 2].map((i) => consumed({ traceparent }, { offset: String(600 + i) }));
+    await expect(deliver(messages)).rejects.toThrow('crashed');
+    // A seek back to the start: the two resolved messages are redeliveries, the third is new.
+    await deliver(messages.map((m) => ({ ...m })));
+    expect(counts()).toEqual([2, 2, 1]);
+  });
+
+  it('counts a batch whose handler succeeded as delivered (kafkajs resolves it all)', async () => {
+    const { deliver } = await batchConsumer(() => Promise.resolve());
+    const messages = [0, 1].map((i) => consumed({ traceparent }, { offset: String(700 + i) }));
+    await deliver(messages);
+    await deliver(messages.map((m) => ({ ...m })));
+    const batches = t.spansNamed('process orders');
+    expect(batches.map((b) => b.links.map((l) => l.attributes?.['brokertrace.message.delivery_count']))).toEqual([[1, 1], [2, 2]]);
+  });
+
+  it('finds a batch traced by another copy of the package (state shared through a global symbol)', async () => {
+    const fake = fakeConsumer();
+    traceConsumer(fake.consumer);
+    let inside: string | undefined;
+    let copies = 0;
+    await fake.consumer.run({
+      eachBatch: async ({ batch }) => {
+        // What a second copy (the ESM build next to the CJS one) does: a fresh instance of the module.
+        let copy: typeof import('../src/consumer') | undefined;
+        jest.isolateModules(() => {
+          // eslint-disable-next-line @typescript-eslint/no-require-imports -- a second module instance, as a second build would be
+          copy = require('../src/consumer') as typeof import('../src/consumer');
+        });
+        if (copy!.traceBatchMessage !== traceBatchMessage) copies++;
+        await copy!.traceBatchMessage(batch, batch.messages[0]!, () => {
+          inside = trace.getSpan(context.active())?.spanContext().spanId;
+          return Promise.resolve();
+        });
+      },
+    });
+    await fake.deliverBatch({ batch: { topic: 'orders', partition: 0, messages: [consumed({ traceparent })] } });
+    expect(copies).toBe(1);
+    const perMessage = t.spansNamed('process orders').filter((p) => p.attributes['messaging.batch.message_count'] === undefined);
+    expect(perMessage).toHaveLength(1);
+    expect(inside).toBe(perMessage[0]!.spanContext().spanId);
   });
 
   it('runs the helper untraced for a batch that is not traced', async () => {
@@ -180,8 +284,8 @@ describe('eachBatch', () => {
   });
 });
 
-describe('commitOffsets', () => {
-  it('makes a settle span per topic', async () => {
+describe('commits', () => {
+  it('makes a settle span per topic of an explicit commitOffsets, with partition, offset and count', async () => {
     const fake = await running();
     await fake.consumer.commitOffsets([
       { topic: 'orders', partition: 0, offset: '5' },
@@ -189,9 +293,60 @@ describe('commitOffsets', () => {
       { topic: 'refunds', partition: 0, offset: '1' },
     ]);
     expect(fake.committed).toHaveLength(1);
-    const names = t.spans().map((s) => s.name).sort();
-    expect(names).toEqual(['commit orders', 'commit refunds']);
-    expect(t.spans()[0]!.attributes).toMatchObject({ 'messaging.operation.type': 'settle', 'messaging.consumer.group.name': 'billing' });
+    const spans = t.spans();
+    expect(spans.map((s) => s.name).sort()).toEqual(['commit orders', 'commit refunds']);
+    const orders = t.spansNamed('commit orders')[0]!;
+    const refunds = t.spansNamed('commit refunds')[0]!;
+    expect(orders.kind).toBe(SpanKind.CLIENT);
+    expect(orders.attributes).toMatchObject({ 'messaging.operation.type': 'settle', 'messaging.consumer.group.name': 'billing', 'messaging.batch.message_count': 2 });
+    expect(orders.attributes['messaging.kafka.offset']).toBeUndefined();
+    expect(refunds.attributes).toMatchObject({ 'messaging.destination.partition.id': '0', 'messaging.kafka.offset': 1 });
+  });
+
+  it('adds no second span for the commit event of an explicit commit', async () => {
+    const fake = fakeConsumer();
+    // kafkajs emits COMMIT_OFFSETS from inside commitOffsets, once the broker said yes.
+    fake.consumer.commitOffsets = async (offsets: unknown) => {
+      await Promise.resolve();
+      fake.events.emit(fake.events.events.COMMIT_OFFSETS, { groupId: 'billing', topics: [{ topic: 'orders', partitions: [{ partition: 0, offset: '5' }] }] });
+      fake.committed.push(offsets);
+    };
+    traceConsumer(fake.consumer);
+    await fake.consumer.commitOffsets([{ topic: 'orders', partition: 0, offset: '5' }]);
+    expect(fake.committed).toHaveLength(1);
+    expect(t.spansNamed('commit orders')).toHaveLength(1);
+  });
+
+  it('makes a settle span for each topic of a commit kafkajs makes on its own, timed from its request', async () => {
+    const fake = await running();
+    const createdAt = Date.now() - 40;
+    fake.events.emit(fake.events.events.REQUEST, { apiName: 'OffsetCommit', createdAt, duration: 40, broker: 'b:9092' });
+    t.withSpan('unrelated', () =>
+      fake.events.emit(fake.events.events.COMMIT_OFFSETS, {
+        groupId: 'billing',
+        topics: [
+          { topic: 'orders', partitions: [{ partition: 3, offset: '42' }] },
+          { topic: 'refunds', partitions: [{ partition: 0, offset: '8' }, { partition: 1, offset: '9' }] },
+        ],
+      }),
+    );
+    const orders = t.spansNamed('commit orders')[0]!;
+    const refunds = t.spansNamed('commit refunds')[0]!;
+    expect(orders.parentSpanContext).toBeUndefined();
+    expect(orders.attributes).toMatchObject({
+      'messaging.operation.name': 'commit',
+      'messaging.operation.type': 'settle',
+      'messaging.destination.partition.id': '3',
+      'messaging.kafka.offset': 42,
+      'messaging.consumer.group.name': 'billing',
+      'server.address': 'b',
+      'server.port': 9092,
+    });
+    expect(refunds.attributes['messaging.batch.message_count']).toBe(2);
+    const ms = (hr: [number, number]) => hr[0] * 1000 + hr[1] / 1e6;
+    expect(ms(orders.endTime) - ms(orders.startTime)).toBeGreaterThanOrEqual(35);
+    const settle = ((await t.metrics())['messaging.client.operation.duration'] ?? []).filter((p) => p.attributes['messaging.operation.name'] === 'commit');
+    expect(settle.map((p) => p.attributes['messaging.consumer.group.name'])).toContain('billing');
   });
 });
 

@@ -3,9 +3,14 @@ import { DEFAULT_RETRY_COUNT_HEADERS, resolveKafkaOptions } from '../src/config'
 import { consumedFacts, findHeader, hasAnyHeader, keyToString, retryCount, timestampMs } from '../src/facts';
 import { recordLimits } from '../src/producer';
 import { PACKAGE_VERSION } from '../src/version';
-import { traceConsumer, traceProducer } from '../src/index';
+import { KafkaJsInstrumentation, traceConsumer, traceProducer } from '../src/index';
 import { fakeConsumer, fakeProducer } from './fakes';
 import { readFileSync } from 'node:fs';
+import { setupTestTelemetry } from '@brokertrace/testing';
+import { kafkaErrorType } from '../src/errors';
+
+const t = setupTestTelemetry();
+beforeEach(() => t.reset());
 import { join } from 'node:path';
 
 describe('facts', () => {
@@ -99,6 +104,20 @@ describe('configuration', () => {
     expect(() => traceConsumer(consumer, { deliveryTracking: { maxEntries: 0 } })).toThrow(/deliveryTracking\.maxEntries/);
   });
 
+  it('rejects an unknown (misspelt) top-level option, naming it, and accepts every documented one', () => {
+    const { producer } = fakeProducer();
+    expect(() => traceProducer(producer, { captureMesageKey: false } as never)).toThrow(BrokerTraceConfigError);
+    expect(() => traceProducer(producer, { captureMesageKey: false } as never)).toThrow(/captureMesageKey/);
+    expect(() => new KafkaJsInstrumentation({ ignoreDestination: ['x'] } as never)).toThrow(/ignoreDestination/);
+    expect(() =>
+      traceProducer(fakeProducer().producer, {
+        clientId: 'c', captureMessageKey: true, retryCountHeaders: ['r'], deadLetterHeaders: ['d'],
+        deliveryTracking: { maxEntries: 5 }, maxRecordBytes: 100, producerHook: () => undefined,
+        consumerHook: () => undefined, batchHook: () => undefined, existingContext: 'replace',
+      }),
+    ).not.toThrow();
+  });
+
   it('resolves defaults', () => {
     const o = resolveKafkaOptions();
     expect(o).toMatchObject({
@@ -108,5 +127,35 @@ describe('configuration', () => {
       deliveryTracking: { maxEntries: 10000, ttlMs: 600000 },
       maxRecordBytes: 1048576,
     });
+  });
+});
+
+describe('error.type', () => {
+  it('is the Kafka protocol error type, found through kafkajs wrappers, else left to the class name', () => {
+    const protocol = Object.assign(new Error('This server does not host this topic-partition'), {
+      name: 'KafkaJSProtocolError',
+      type: 'UNKNOWN_TOPIC_OR_PARTITION',
+    });
+    const retries = Object.assign(new Error('retries exceeded'), { name: 'KafkaJSNumberOfRetriesExceeded', cause: protocol });
+    const oldStyle = Object.assign(new Error('retries exceeded'), { name: 'KafkaJSNumberOfRetriesExceeded', originalError: protocol });
+    expect(kafkaErrorType(protocol)).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+    expect(kafkaErrorType(retries)).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+    expect(kafkaErrorType(oldStyle)).toBe('UNKNOWN_TOPIC_OR_PARTITION');
+    expect(kafkaErrorType(Object.assign(new Error('x'), { name: 'KafkaJSConnectionError' }))).toBeUndefined();
+    // A handler's own error with a `type` field is not a broker answer.
+    expect(kafkaErrorType(Object.assign(new TypeError('bad'), { type: 'VALIDATION_FAILED' }))).toBeUndefined();
+    const hostile = new Proxy({}, { get: () => { throw new Error('trap'); } });
+    expect(kafkaErrorType(hostile)).toBeUndefined();
+    const loop: { name: string; cause?: unknown } = { name: 'KafkaJSError' };
+    loop.cause = loop;
+    expect(kafkaErrorType(loop)).toBeUndefined();
+  });
+
+  it('reaches the spans of a failed send', async () => {
+    const protocol = Object.assign(new Error('leader moved'), { name: 'KafkaJSProtocolError', type: 'NOT_LEADER_FOR_PARTITION' });
+    const { producer } = fakeProducer({ fail: protocol });
+    traceProducer(producer);
+    await expect(producer.send({ topic: 'orders', messages: [{ value: 'a' }] })).rejects.toBe(protocol);
+    expect(t.spans()[0]!.attributes['error.type']).toBe('NOT_LEADER_FOR_PARTITION');
   });
 });

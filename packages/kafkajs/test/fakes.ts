@@ -6,7 +6,7 @@ type Listener = (event: { payload?: Record<string, unknown> }) => void;
 
 /** kafkajs's event API: `on(name, listener)` returns a remover. */
 export class FakeEvents {
-  readonly events = { REQUEST: 'fake.network.request', GROUP_JOIN: 'fake.group_join' };
+  readonly events = { REQUEST: 'fake.network.request', GROUP_JOIN: 'fake.group_join', COMMIT_OFFSETS: 'fake.commit_offsets' };
   readonly listeners = new Map<string, Set<Listener>>();
   on(name: string, listener: Listener): () => void {
     let set = this.listeners.get(name);

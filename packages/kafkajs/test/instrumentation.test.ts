@@ -9,13 +9,23 @@ beforeEach(() => t.reset());
 /** A module shaped like kafkajs whose Kafka class hands out fake clients. */
 function fakeModule() {
   const made = { producers: [] as ReturnType<typeof fakeProducer>[], consumers: [] as ReturnType<typeof fakeConsumer>[] };
+  // kafkajs keeps its cluster factory under a private symbol of the instance, and hands each client a cluster.
+  const CREATE_CLUSTER = Symbol('private:Kafka:createCluster');
   class Kafka {
+    readonly clusters: Array<{ brokerPool: { metadata: { clusterId: string } | null; versions: Record<number, { maxVersion: number }> | null } }> = [];
+    [CREATE_CLUSTER] = () => {
+      const cluster = { brokerPool: { metadata: null as { clusterId: string } | null, versions: null as Record<number, { maxVersion: number }> | null } };
+      this.clusters.push(cluster);
+      return cluster;
+    };
     producer() {
+      this[CREATE_CLUSTER]();
       const fake = fakeProducer();
       made.producers.push(fake);
       return fake.producer;
     }
     consumer(_config: { groupId: string }) {
+      this[CREATE_CLUSTER]();
       const fake = fakeConsumer();
       made.consumers.push(fake);
       return fake.consumer;
@@ -51,6 +61,32 @@ describe('KafkaJsInstrumentation', () => {
     expect(process!.name).toBe('process orders');
     expect(process!.parentSpanContext?.spanId).toBe(send!.spanContext().spanId);
     expect(process!.attributes['messaging.consumer.group.name']).toBe('billing');
+    instrumentation.disable();
+  });
+
+  it('puts the cluster id kafkajs fetched on the spans, and sends without context to a broker that takes no headers', async () => {
+    const instrumentation = new KafkaJsInstrumentation();
+    const { exports, made } = fakeModule();
+    load(instrumentation, exports);
+    const kafka = new exports.Kafka();
+    const producer = kafka.producer();
+    // Before metadata: no cluster id yet.
+    await producer.send({ topic: 'orders', messages: [{ value: 'a' }] });
+    kafka.clusters[0]!.brokerPool.metadata = { clusterId: 'Xk9-cluster' };
+    kafka.clusters[0]!.brokerPool.versions = { 0: { maxVersion: 9 } };
+    await producer.send({ topic: 'orders', messages: [{ value: 'b' }] });
+    // A proxy that negotiated the Produce API down to v2: kafkajs would drop every header.
+    kafka.clusters[0]!.brokerPool.versions = { 0: { maxVersion: 2 } };
+    const plain = { value: 'c', headers: { app: 'x' } };
+    await producer.send({ topic: 'orders', messages: [plain] });
+
+    const [first, second, third] = t.spansNamed('send orders');
+    expect(first!.attributes['messaging.kafka.cluster.id']).toBeUndefined();
+    expect(second!.attributes['messaging.kafka.cluster.id']).toBe('Xk9-cluster');
+    expect(third!.attributes['messaging.kafka.cluster.id']).toBe('Xk9-cluster');
+    const sent = made.producers[0]!.sent;
+    expect(sent[1]!.messages[0]!.headers?.traceparent).toBeDefined();
+    expect(sent[2]!.messages[0]).toBe(plain);
     instrumentation.disable();
   });
 

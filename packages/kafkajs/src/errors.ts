@@ -1,0 +1,34 @@
+// `error.type` of a failed kafkajs operation: the Kafka protocol error the broker answered, not the class name of
+// kafkajs's wrapper (a `KafkaJSNumberOfRetriesExceeded` around an `UNKNOWN_TOPIC_OR_PARTITION` is the latter).
+
+/** How deep to follow `originalError` / `cause` (kafkajs nests a retry wrapper around the protocol error). */
+const MAX_DEPTH = 5;
+/** Kafka error type names are upper snake case (`NOT_LEADER_FOR_PARTITION`); anything else is not one. */
+const PROTOCOL_TYPE = /^[A-Z][A-Z0-9_]{1,80}$/;
+
+function field(error: object, name: string): unknown {
+  try {
+    return (error as Record<string, unknown>)[name];
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The Kafka protocol error type (`err.type` of a `KafkaJSProtocolError`, e.g. `UNKNOWN_TOPIC_OR_PARTITION`),
+ * found on the error or the errors it wraps (`originalError`, `cause`); undefined when there is none, so core
+ * falls back to the class name (`KafkaJSConnectionError`, `KafkaJSNumberOfRetriesExceeded`, `TypeError`).
+ * Never throws, whatever the error object.
+ */
+export function kafkaErrorType(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < MAX_DEPTH && current !== null && typeof current === 'object'; depth++) {
+    // Only kafkajs's own errors (KafkaJSProtocolError and its subclasses): a handler's error with a `type` field
+    // of its own says nothing about the broker.
+    const name = field(current, 'name');
+    const type = field(current, 'type');
+    if (typeof name === 'string' && name.startsWith('KafkaJS') && typeof type === 'string' && PROTOCOL_TYPE.test(type)) return type;
+    current = field(current, 'originalError') ?? field(current, 'cause');
+  }
+  return undefined;
+}
