@@ -102,7 +102,9 @@ export class OutgoingLink implements Consumer {
 
   credit(): number {
     if (!this.link.is_open() || !this.link.sendable()) return 0;
-    while (this.unsent.length > 0 && (this.unsent[0] as Delivery).sent) this.unsent.shift();
+    // rhea takes credit only when a transfer goes out: count what we queued that has not gone yet
+    const next = (this.link.session as unknown as { outgoing: { next_pending_delivery: number } }).outgoing.next_pending_delivery;
+    while (this.unsent.length > 0 && (this.unsent[0] as Delivery).id < next) this.unsent.shift();
     return (this.link as unknown as { credit: number }).credit - this.unsent.length;
   }
 
