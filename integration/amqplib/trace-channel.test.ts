@@ -25,6 +25,11 @@ afterEach(async () => {
   await ch.close().catch(() => undefined);
 });
 
+/** Spans by `messaging.destination.name` (span names carry the low-cardinality template). */
+function withDestination(name: string, operation: 'send' | 'process') {
+  return t.spans().filter((s) => s.attributes['messaging.destination.name'] === name && s.attributes['messaging.operation.type'] === operation);
+}
+
 async function queue(options: Parameters<Channel['assertQueue']>[1] = {}): Promise<string> {
   const { queue: name } = await ch.assertQueue(uniqueName('amqplib'), { autoDelete: false, durable: false, ...options });
   return name;
@@ -44,7 +49,7 @@ it('puts producer and consumer in one trace: the process span is a child of the 
     'messaging.system': 'rabbitmq',
     'messaging.destination.name': q,
     'messaging.message.id': 'm-1',
-    'brokertrace.decision': 'child',
+    'brokertrace.decision.relationship': 'child',
     'brokertrace.decision.reason': 'fresh',
     'brokertrace.message.delivery_count': 1,
     'brokertrace.message.settlement': 'ack',
@@ -65,10 +70,10 @@ it('continues the producer trace in both consumers of a topic exchange with two 
   ch.publish(exchange, 'order.created', Buffer.from('{}'));
   await Promise.all([consumeN(ch, q1, 1, (m) => ch.ack(m)), consumeN(ch, q2, 1, (m) => ch.ack(m))]);
 
-  const send = t.spansNamed(`send ${exchange}:order.created`)[0];
+  const send = withDestination(`${exchange}:order.created`, 'send')[0];
   expect(send?.attributes['messaging.rabbitmq.destination.routing_key']).toBe('order.created');
   for (const q of [q1, q2]) {
-    const process = t.spansNamed(`process ${exchange}:order.created:${q}`)[0];
+    const process = withDestination(`${exchange}:order.created:${q}`, 'process')[0];
     expect(process?.parentSpanContext?.spanId).toBe(spanIds(send).spanId);
     expect(process?.spanContext().traceId).toBe(spanIds(send).traceId);
   }
@@ -153,28 +158,40 @@ it('moves 1,000 messages: each received once, payload unchanged, each process sp
   expect(t.openSpans()).toHaveLength(0);
 });
 
-it('ends the spans of unacked messages when their channel closes, marked channel_closed', async () => {
+it('holds no span open for messages never acked: process spans end with their handlers, a close forgets the rest', async () => {
   const q = await queue();
   for (let i = 0; i < 5; i++) ch.sendToQueue(q, Buffer.from(String(i)));
   const consumer = traceChannel(await connection.createChannel());
   const got = collect<ConsumeMessage>(5);
   await consumer.consume(q, (m) => m && got.push(m)); // never acks
   await got.done;
-  expect(t.openSpans().filter((s) => s.name === `process ${q}`)).toHaveLength(5);
-  await consumer.close();
+  expect(t.spansNamed(`process ${q}`)).toHaveLength(5);
   expect(t.openSpans()).toHaveLength(0);
-  expect(t.spansNamed(`process ${q}`).map((s) => s.attributes['brokertrace.message.settlement'])).toEqual(Array(5).fill('channel_closed'));
+  expect(t.spansNamed(`process ${q}`).map((s) => s.attributes['brokertrace.message.settlement'])).toEqual(Array(5).fill(undefined));
+  await consumer.close();
+  // The broker put them back (they were never settled), and nothing of ours is left waiting for them.
+  expect((await ch.checkQueue(q)).messageCount).toBe(5);
+  expect(t.openSpans()).toHaveLength(0);
 });
 
-it('ends the spans when the whole connection closes', async () => {
+it('marks a handler still running when its connection closes channel_closed, and ends its span when it returns', async () => {
   const q = await queue();
   ch.sendToQueue(q, Buffer.from('x'));
   const own = await openConnection();
   const consumer = traceChannel(await own.createChannel());
   const got = collect<ConsumeMessage>(1);
-  await consumer.consume(q, (m) => m && got.push(m));
+  let finish!: () => void;
+  const handlerDone = new Promise<void>((r) => (finish = r));
+  // eslint-disable-next-line @typescript-eslint/no-misused-promises
+  await consumer.consume(q, async (m) => {
+    if (m) got.push(m);
+    await handlerDone;
+  });
   await got.done;
+  expect(t.openSpans().map((s) => s.name)).toEqual([`process ${q}`]);
   await own.close();
+  finish();
+  await new Promise((r) => setImmediate(r));
   expect(t.openSpans()).toHaveLength(0);
   expect(t.spansNamed(`process ${q}`)[0]!.attributes['brokertrace.message.settlement']).toBe('channel_closed');
 });
@@ -211,6 +228,10 @@ it('records nack and reject outcomes, with and without requeue', async () => {
   });
   expect(t.spansNamed(`process ${q}`).map((s) => s.attributes['brokertrace.message.settlement'])).toEqual(['nack', 'reject', 'ack']);
   expect(t.spansNamed(`process ${q}`).every((s) => s.status.code !== SpanStatusCode.ERROR)).toBe(true);
+  // Each settlement is a settle span under its process span.
+  const processes = t.spansNamed(`process ${q}`);
+  const settles = [t.spansNamed(`nack ${q}`)[0], t.spansNamed(`reject ${q}`)[0], t.spansNamed(`ack ${q}`)[0]];
+  settles.forEach((settle, i) => expect(settle?.parentSpanContext?.spanId).toBe(processes[i]!.spanContext().spanId));
 });
 
 it('traces channels of a traced connection, and of the callback API', async () => {
