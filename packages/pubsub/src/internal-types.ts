@@ -1,0 +1,72 @@
+// The parts of @google-cloud/pubsub 6.x this package touches, as structural types: the client's own types never
+// leak into our published .d.ts, and any object of the right shape can be traced.
+
+/** Message attributes: string keys to string values (the client rejects anything else). */
+export type PubSubAttributes = Record<string, string>;
+
+/** What `Topic#publishMessage` / `Publisher#publishMessage` take. */
+export interface PublishMessage {
+  data?: Uint8Array | null;
+  json?: unknown;
+  attributes?: Readonly<Record<string, string>> | null;
+  orderingKey?: string | null;
+  [key: string]: unknown;
+}
+
+export type PublishCallback = (error: Error | null | undefined, messageId?: string | null) => void;
+
+/** The client's `Publisher` (one per Topic): every publish path (publish, publishJSON, publishMessage, flowControlled()) ends in its publishMessage. */
+export interface PublisherLike {
+  publishMessage(message: PublishMessage, callback?: PublishCallback): unknown;
+}
+
+/** A `Topic`. */
+export interface TopicLike {
+  /** `projects/{project}/topics/{id}` (the project may still be the `{{projectId}}` placeholder). */
+  name: string;
+  publisher?: PublisherLike;
+  /** Every RPC of the topic, the batch publish included. */
+  request?: (config: RequestConfig, callback?: (...args: unknown[]) => void) => unknown;
+}
+
+/** What `Topic#request` gets for a batch publish. */
+export interface RequestConfig {
+  client?: string;
+  method?: string;
+  reqOpts?: { topic?: string; messages?: ReadonlyArray<{ attributes?: unknown; orderingKey?: unknown }> };
+  [key: string]: unknown;
+}
+
+/** A `Subscription`: an EventEmitter whose 'message' listeners get each message. */
+export interface SubscriptionLike {
+  /** `projects/{project}/subscriptions/{id}`. */
+  name: string;
+  on(event: string | symbol, listener: (...args: unknown[]) => void): unknown;
+  removeListener(event: string | symbol, listener: (...args: unknown[]) => void): unknown;
+}
+
+/** A received `Message` (subscriber.js). */
+export interface ReceivedMessage {
+  ackId?: string;
+  id?: string;
+  data?: Uint8Array;
+  attributes?: Readonly<Record<string, string>>;
+  /** 0 unless the subscription has a dead-letter policy (then 1 on the first delivery, approximate). */
+  deliveryAttempt?: number;
+  orderingKey?: string;
+  /** A PreciseDate (a Date). */
+  publishTime?: { getTime(): number } | Date;
+  isExactlyOnceDelivery?: boolean;
+  ack(): void;
+  nack(): void;
+  modAck(deadline: number): void;
+  ackWithResponse?(): Promise<string>;
+  nackWithResponse?(): Promise<string>;
+  modAckWithResponse?(deadline: number): Promise<string>;
+}
+
+/** A `PubSub` client: hands out topics and subscriptions. */
+export interface PubSubLike {
+  topic(name: string, options?: unknown): TopicLike;
+  subscription(name: string, options?: unknown): SubscriptionLike;
+}

@@ -1,0 +1,87 @@
+// Tracing one client object in place (shared by the explicit wrappers and the instrumentation): a Topic (its
+// Publisher's publishMessage and its request), a Subscription (its listener methods), a PubSub client (every
+// topic and subscription it hands out).
+import { isPatched, onUnpatch, patchMethods, unpatchMethods } from '@brokertrace/core';
+import { log } from './diag.js';
+import type { PubSubLike, SubscriptionLike, TopicLike } from './internal-types.js';
+import { tracePublishMessage, traceRequest } from './publish.js';
+import { createSubscriptionState, handBackListeners, traceAddListener, traceRemoveAllListeners, traceRemoveListener } from './subscribe.js';
+import type { PubSubTracing } from './tracing.js';
+
+type Method = (this: unknown, ...args: unknown[]) => unknown;
+
+function alreadyTraced(target: object): boolean {
+  if (!isPatched(target)) return false;
+  log.debug('object already traced, left as it is');
+  return true;
+}
+
+function isObject(value: unknown): value is object {
+  return value !== null && typeof value === 'object';
+}
+
+/** Traces `topic` in place; false when it was already traced or cannot be changed. */
+export function wrapTopic(topic: TopicLike, tracing: PubSubTracing): boolean {
+  if (!isObject(topic) || alreadyTraced(topic)) return false;
+  const publisher = topic.publisher;
+  if (!isObject(publisher) || typeof publisher.publishMessage !== 'function') {
+    log.warn('this Topic has no publisher.publishMessage (an untested @google-cloud/pubsub version?); left untraced');
+    return false;
+  }
+  if (!patchMethods(topic, { request: (original) => traceRequest(tracing, topic, original as Method) })) return false;
+  if (isPatched(publisher) || !patchMethods(publisher, { publishMessage: (original) => tracePublishMessage(tracing, topic, original as Method) })) {
+    unpatchMethods(topic);
+    return false;
+  }
+  onUnpatch(topic, () => unpatchMethods(publisher));
+  return true;
+}
+
+/** Traces `subscription` in place; false when it was already traced or cannot be changed. */
+export function wrapSubscription(subscription: SubscriptionLike, tracing: PubSubTracing): boolean {
+  if (!isObject(subscription) || alreadyTraced(subscription)) return false;
+  const state = createSubscriptionState(tracing, subscription);
+  // Listeners added before tracing stay untraced; removing them works as before.
+  const patched = patchMethods(subscription, {
+    on: (original) => traceAddListener(state, original as Method, false, 'on'),
+    addListener: (original) => traceAddListener(state, original as Method, false, 'addListener'),
+    prependListener: (original) => traceAddListener(state, original as Method, false, 'prependListener'),
+    once: (original) => traceAddListener(state, original as Method, true, 'once'),
+    prependOnceListener: (original) => traceAddListener(state, original as Method, true, 'prependOnceListener'),
+    removeListener: (original) => traceRemoveListener(state, original as Method),
+    off: (original) => traceRemoveListener(state, original as Method),
+    removeAllListeners: (original) => traceRemoveAllListeners(state, original as Method),
+  });
+  if (patched) onUnpatch(subscription, () => handBackListeners(state));
+  return patched;
+}
+
+/** Traces every topic and subscription `pubsub.topic()` / `pubsub.subscription()` hand out (and so createTopic, getTopics, topic.subscription()...). */
+export function wrapPubSub(pubsub: PubSubLike, tracing: PubSubTracing): boolean {
+  if (!isObject(pubsub) || alreadyTraced(pubsub)) return false;
+  return patchMethods(pubsub, {
+    topic: (original) =>
+      function topic(this: unknown, ...args: unknown[]): unknown {
+        const made = original.apply(this, args);
+        traceMade(made, 'topic', tracing);
+        return made;
+      },
+    subscription: (original) =>
+      function subscription(this: unknown, ...args: unknown[]): unknown {
+        const made = original.apply(this, args);
+        traceMade(made, 'subscription', tracing);
+        return made;
+      },
+  });
+}
+
+/** Traces an object the client handed out; never throws into the caller. */
+export function traceMade(made: unknown, kind: 'topic' | 'subscription', tracing: PubSubTracing): void {
+  if (!tracing.isActive() || !isObject(made)) return;
+  try {
+    if (kind === 'topic') wrapTopic(made as TopicLike, tracing);
+    else wrapSubscription(made as SubscriptionLike, tracing);
+  } catch (err) {
+    log.error(`${kind} left untraced`, err);
+  }
+}
