@@ -32,12 +32,14 @@ export interface SubscriptionState {
   readonly onceWrappers: WeakSet<Listener>;
   /** The subscription's own methods, for handing listeners back when it is untraced. */
   raw: { on?: Method; once?: Method; removeListener?: Method };
+  /** Set while untracing hands the original listeners back: adds pass straight through. */
+  handingBack: boolean;
   metricAttributes: Attributes | undefined;
   metricName: string | undefined;
 }
 
 export function createSubscriptionState(tracing: PubSubTracing, subscription: SubscriptionLike): SubscriptionState {
-  return { tracing, subscription, wrappers: new Map(), onceWrappers: new WeakSet(), raw: {}, metricAttributes: undefined, metricName: undefined };
+  return { tracing, subscription, wrappers: new Map(), onceWrappers: new WeakSet(), raw: {}, handingBack: false, metricAttributes: undefined, metricName: undefined };
 }
 
 /** The subscription id now, and the metric attributes for it (built once per name: core caches by identity). */
@@ -223,11 +225,23 @@ function processMessage(state: SubscriptionState, listener: Listener, self: unkn
   return result;
 }
 
+/** Marks our wrappers (a global symbol: the CJS and ESM copies of this module know each other's). */
+const WRAPPER = Symbol.for('brokertrace.pubsub.listenerWrapper');
+
+/** Ours, or EventEmitter's once-wrapper around ours (`once` adds through `this.on`). */
+function isWrapper(listener: unknown): boolean {
+  if (typeof listener !== 'function') return false;
+  if ((listener as { [WRAPPER]?: boolean })[WRAPPER] === true) return true;
+  const inner = (listener as { listener?: unknown }).listener;
+  return typeof inner === 'function' && (inner as { [WRAPPER]?: boolean })[WRAPPER] === true;
+}
+
 function wrapperFor(state: SubscriptionState, listener: Listener, once: boolean): Listener {
   const wrapper = function tracedMessageListener(this: unknown, ...args: unknown[]): unknown {
     if (once) forget(state, listener, wrapper);
     return processMessage(state, listener, this, args);
   };
+  Object.defineProperty(wrapper, WRAPPER, { value: true });
   if (once) state.onceWrappers.add(wrapper);
   const list = state.wrappers.get(listener);
   if (list === undefined) state.wrappers.set(listener, [wrapper]);
@@ -247,7 +261,9 @@ function forget(state: SubscriptionState, listener: Listener, wrapper: Listener)
 export function traceAddListener(state: SubscriptionState, original: Method, once: boolean, name: string): Method {
   if (name === 'on' || name === 'once') state.raw[name] = original;
   return function addListener(this: unknown, event: unknown, listener: unknown, ...rest: unknown[]): unknown {
-    if (event !== 'message' || typeof listener !== 'function') return original.call(this, event, listener, ...rest);
+    if (event !== 'message' || typeof listener !== 'function' || state.handingBack || isWrapper(listener)) {
+      return original.call(this, event, listener, ...rest);
+    }
     return original.call(this, event, wrapperFor(state, listener as Listener, once), ...rest);
   };
 }
@@ -284,11 +300,16 @@ export function handBackListeners(state: SubscriptionState): void {
   const { on, once, removeListener } = state.raw;
   if (on === undefined || removeListener === undefined) return;
   const subscription = state.subscription;
-  for (const [listener, wrappers] of state.wrappers) {
-    for (const wrapper of wrappers) {
-      (state.onceWrappers.has(wrapper) && once !== undefined ? once : on).call(subscription, 'message', listener);
-      removeListener.call(subscription, 'message', wrapper);
+  state.handingBack = true;
+  try {
+    for (const [listener, wrappers] of state.wrappers) {
+      for (const wrapper of wrappers) {
+        (state.onceWrappers.has(wrapper) && once !== undefined ? once : on).call(subscription, 'message', listener);
+        removeListener.call(subscription, 'message', wrapper);
+      }
     }
+  } finally {
+    state.handingBack = false;
+    state.wrappers.clear();
   }
-  state.wrappers.clear();
 }
