@@ -116,7 +116,10 @@ export class OutgoingLink implements Consumer {
   }
 
   idle(): void {
-    if ((this.link as unknown as { _draining?: boolean })._draining) this.link.set_drained(true);
+    if (!(this.link as unknown as { _draining?: boolean })._draining) return;
+    this.link.set_drained(true);
+    // set_drained only marks the flow to send: have rhea write it now (the client waits for it)
+    (this.link.connection as unknown as { _register(): void })._register();
   }
 
   /** A disposition from the client: the settlement it asks for, answered with the outcome or the failure. */
