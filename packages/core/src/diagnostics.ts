@@ -14,3 +14,6 @@ import type { DiagLogger } from '@opentelemetry/api';
 export function packageDiag(name: string): DiagLogger {
   return diag.createComponentLogger({ namespace: name });
 }
+
+/** Core's own logger for what happens outside a telemetry (free functions: inject, extract, policy, patching). */
+export const coreLog: DiagLogger = packageDiag('@brokertrace/core');

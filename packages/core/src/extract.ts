@@ -1,4 +1,4 @@
-import { ROOT_CONTEXT, context, diag, propagation, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, context, propagation, trace } from '@opentelemetry/api';
 import type { Context, SpanContext, TextMapGetter } from '@opentelemetry/api';
 import {
   AWS_TRACE_HEADER,
@@ -10,6 +10,7 @@ import {
   parseXRayHeader,
 } from './interop.js';
 import { headerValueToString } from './values.js';
+import { coreLog as log } from './diagnostics.js';
 
 /** The caller's carrier and getter, handed to the propagator as one carrier (no closure per message). */
 interface CarrierView {
@@ -140,7 +141,7 @@ export function extractContext(carrier: unknown, getter?: TextMapGetter<unknown>
     const sc = interopSpanContext(view);
     return sc === undefined ? extracted : trace.setSpanContext(extracted, sc);
   } catch (err) {
-    diag.debug('brokertrace: could not extract a context from a message', err);
+    log.debug('could not extract a context from a message', err);
     return start;
   }
 }

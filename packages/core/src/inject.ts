@@ -1,8 +1,9 @@
-import { diag, propagation } from '@opentelemetry/api';
+import { propagation } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
 import type { CarrierLimits, ExistingEntries, InjectResult } from './types.js';
 import { utf8Length, valueByteSize } from './values.js';
 import { trimBaggage, truncateTraceState } from './truncate.js';
+import { coreLog as log } from './diagnostics.js';
 
 const TRACEPARENT = 'traceparent';
 const TRACESTATE = 'tracestate';
@@ -130,7 +131,7 @@ export function injectContext(ctx: Context, existing: ExistingEntries, limits?: 
   try {
     propagation.inject(ctx, fields);
   } catch (err) {
-    diag.warn('brokertrace: the global propagator threw on inject; the message is sent without context', err);
+    log.warn('the global propagator threw on inject; the message is sent without context', err);
     return { fields: {}, dropped };
   }
   try {
@@ -161,7 +162,7 @@ export function injectContext(ctx: Context, existing: ExistingEntries, limits?: 
     }
     return { fields, dropped };
   } catch (err) {
-    diag.warn('brokertrace: could not size the message metadata; the message is sent without context', err);
+    log.warn('could not size the message metadata; the message is sent without context', err);
     return { fields: {}, dropped: Object.keys(fields) };
   }
 }

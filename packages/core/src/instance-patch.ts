@@ -1,6 +1,6 @@
 // Replacing methods on one client object (explicit wrapping: traceProducer, traceChannel...) and putting the
 // originals back. State lives in a WeakMap, never on the client, so an untraced client carries no trace of us.
-import { diag } from '@opentelemetry/api';
+import { coreLog as log } from './diagnostics.js';
 
 interface Patch {
   /** Own property descriptors as they were before we replaced them (undefined: the property was inherited). */
@@ -43,7 +43,7 @@ export function patchMethods(
     }
   } catch (err) {
     restore(target, patch);
-    diag.warn('brokertrace: this client cannot be traced (its methods cannot be replaced)', err);
+    log.warn('this client cannot be traced (its methods cannot be replaced)', err);
     return false;
   }
   patches.set(target, patch);
@@ -71,7 +71,7 @@ function restore(target: object, patch: Patch): void {
     try {
       cleanup();
     } catch (err) {
-      diag.debug('brokertrace: cleanup after untracing failed', err);
+      log.debug('cleanup after untracing failed', err);
     }
   }
   for (const [name, descriptor] of patch.saved) {
@@ -79,7 +79,7 @@ function restore(target: object, patch: Patch): void {
       if (descriptor) Object.defineProperty(target, name, descriptor);
       else delete (target as Record<PropertyKey, unknown>)[name];
     } catch (err) {
-      diag.warn(`brokertrace: could not restore ${String(name)}`, err);
+      log.warn(`could not restore ${String(name)}`, err);
     }
   }
 }

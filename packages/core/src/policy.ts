@@ -1,8 +1,9 @@
-import { diag, isSpanContextValid } from '@opentelemetry/api';
+import { isSpanContextValid } from '@opentelemetry/api';
 import type { SpanContext } from '@opentelemetry/api';
 import { DeliveryCounter } from './duplicates.js';
 import { BrokerTraceConfigError } from './errors.js';
 import type { Decision, DecisionReason, MessageFacts, PolicyOptions, Relationship, RelationshipCallback, RelationshipPolicy } from './types.js';
+import { coreLog as log } from './diagnostics.js';
 
 /** Default of `maxChildAgeMs`: 5 minutes. */
 export const DEFAULT_MAX_CHILD_AGE_MS = 300000;
@@ -166,7 +167,7 @@ export function decideRelationship(
       const seen = facts.destination === destination && facts.batch === batch ? facts : { ...facts, destination, batch };
       answer = options.decide(seen, creationContext);
     } catch (err) {
-      diag.error('brokertrace: the policy `decide` callback threw; the automatic rules decide', err);
+      log.error('the policy `decide` callback threw; the automatic rules decide', err);
     }
     if (answer === 'child' || answer === 'link') return decision(answer, 'custom', ageMs);
   }
