@@ -55,11 +55,34 @@ it('records redelivered after nack(requeue=true): child up to maxChildDeliveries
   expect(msgs.map((m) => m.fields.redelivered)).toEqual([false, true]);
   const send = t.spansNamed(`send ${q}`)[0];
   const [first, second] = t.spansNamed(`process ${q}`);
-  expect(first!.attributes).toMatchObject({ 'brokertrace.message.delivery_count': 1, 'brokertrace.decision': 'child', 'brokertrace.message.settlement': 'nack_requeue' });
+  expect(first!.attributes).toMatchObject({ 'brokertrace.message.delivery_count': 1, 'brokertrace.decision.relationship': 'child', 'brokertrace.message.settlement': 'nack_requeue' });
   expect(first!.parentSpanContext?.spanId).toBe(spanIds(send).spanId);
-  expect(second!.attributes).toMatchObject({ 'brokertrace.message.delivery_count': 2, 'brokertrace.decision': 'link', 'brokertrace.decision.reason': 'redelivered' });
+  expect(second!.attributes).toMatchObject({ 'brokertrace.message.delivery_count': 2, 'brokertrace.decision.relationship': 'link', 'brokertrace.decision.reason': 'redelivered' });
   expect(second!.links[0]?.context.spanId).toBe(spanIds(send).spanId);
   expect(second!.links[0]?.attributes).toMatchObject({ 'brokertrace.message.delivery_count': 2 });
+});
+
+it('B5: on a classic queue with the default policy, a message nacked with requeue five times is linked (redelivered) from its 4th delivery', async () => {
+  const ch = await tracedChannel();
+  const { queue: q } = await ch.assertQueue(uniqueName('poison'), { durable: false });
+  // No message id: the redeliveries are told apart by the context the message carries.
+  ch.sendToQueue(q, Buffer.from('poison'));
+  const msgs = await deliveries(ch, q, 6, (m, i) => (i < 5 ? ch.nack(m) : ch.ack(m)));
+
+  // What RabbitMQ says: only "redelivered", never how often.
+  expect(msgs.map((m) => m.fields.redelivered)).toEqual([false, true, true, true, true, true]);
+  expect(msgs.every((m) => m.properties.headers?.['x-delivery-count'] === undefined)).toBe(true);
+  expect(processAttributes(q, 'brokertrace.message.delivery_count')).toEqual([1, 2, 3, 4, 5, 6]);
+  expect(processAttributes(q, 'brokertrace.decision.relationship')).toEqual(['child', 'child', 'child', 'link', 'link', 'link']);
+  expect(processAttributes(q, 'brokertrace.decision.reason')).toEqual(['fresh', 'fresh', 'fresh', 'redelivered', 'redelivered', 'redelivered']);
+  // The producer's trace stops growing at the 3rd delivery; the later ones are roots linked to the send span.
+  const send = spanIds(t.spansNamed(`send ${q}`)[0]);
+  const processes = t.spans().filter((s) => s.name === `process ${q}`);
+  expect(processes.filter((p) => p.spanContext().traceId === send.traceId)).toHaveLength(3);
+  for (const p of processes.slice(3)) {
+    expect(p.parentSpanContext).toBeUndefined();
+    expect(p.links[0]?.context.spanId).toBe(send.spanId);
+  }
 });
 
 it('keeps a redelivery within maxChildDeliveries a child (not a duplicate)', async () => {
@@ -80,7 +103,7 @@ it("counts a quorum queue's deliveries from x-delivery-count", async () => {
     // RabbitMQ says how many earlier deliveries failed; the first delivery has no header.
     expect(msgs.map((m) => m.properties.headers?.['x-delivery-count'])).toEqual([undefined, 1, 2, 3, 4]);
     expect(processAttributes(q, 'brokertrace.message.delivery_count')).toEqual([1, 2, 3, 4, 5]);
-    expect(processAttributes(q, 'brokertrace.decision')).toEqual(['child', 'child', 'child', 'link', 'link']);
+    expect(processAttributes(q, 'brokertrace.decision.relationship')).toEqual(['child', 'child', 'child', 'link', 'link']);
   } finally {
     await ch.deleteQueue(q);
   }
@@ -107,7 +130,7 @@ it('counts rounds of a dead-letter loop from x-death and links after maxChildDel
 
   expect(msgs.map((m) => m.content.toString())).toEqual(Array(5).fill('job'));
   expect(processAttributes(work, 'brokertrace.message.delivery_count')).toEqual([1, 2, 3, 4, 5]);
-  expect(processAttributes(work, 'brokertrace.decision')).toEqual(['child', 'child', 'child', 'link', 'link']);
+  expect(processAttributes(work, 'brokertrace.decision.relationship')).toEqual(['child', 'child', 'child', 'link', 'link']);
   expect(processAttributes(work, 'brokertrace.message.settlement')).toEqual(['reject', 'reject', 'reject', 'reject', 'ack']);
   const send = t.spansNamed(`send ${work}`)[0];
   const processes = t.spans().filter((s) => s.name.startsWith('process ') && s.name.endsWith(work));
