@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { setupTestTelemetry } from '@brokertrace/testing';
 import { traceConsumer, traceProducer } from '@brokertrace/kafkajs';
 import type { Consumer, Kafka, KafkaMessage, Producer } from 'kafkajs';
-import { uniqueName } from '../harness/index.js';
+import { kafka, uniqueName } from '../harness/index.js';
 import { Countdown, createTopics, headerString, kafkaClient, subscribedConsumer } from './helpers.js';
 
 const t = setupTestTelemetry();
@@ -12,7 +12,13 @@ let client: Kafka;
 let producer: Producer;
 const consumers: Consumer[] = [];
 
+let host: string;
+let port: number;
+
 beforeAll(async () => {
+  const [broker] = (await kafka()).brokers;
+  host = broker!.slice(0, broker!.lastIndexOf(':'));
+  port = Number(broker!.slice(broker!.lastIndexOf(':') + 1));
   client = await kafkaClient('e2e-service');
   producer = traceProducer(client.producer());
   await producer.connect();
@@ -80,42 +86,79 @@ it('puts producer and consumer spans in one trace, with the broker facts on both
     'brokertrace.message.delivery_count': 1,
   });
   expect(process.attributes['brokertrace.message.age_ms']).toBeGreaterThanOrEqual(0);
+  // A child process span also links to its creation context (first link).
+  expect(process.links[0]!.context.spanId).toBe(send.spanContext().spanId);
+  // What the broker and the client said about themselves: the address the client talked to, the cluster id
+  // only where the factory was seen (the instrumentation test), the client id.
+  expect(send.attributes['server.address']).toBe(host);
+  expect(send.attributes['server.port']).toBe(port);
+  expect(process.attributes['server.address']).toBe(host);
+  // The consumer's auto-commit is a settle span of its own.
+  const [commit] = t.spansNamed(`commit ${topic}`);
+  expect(commit!.attributes).toMatchObject({
+    'messaging.operation.type': 'settle',
+    'messaging.consumer.group.name': 'billing-' + topic,
+    'messaging.destination.partition.id': '0',
+    'messaging.kafka.offset': Number(message!.offset) + 1,
+  });
+  // Metric attribute sets, as the conventions list them.
+  const metrics = await t.metrics();
+  const sent = (metrics['messaging.client.sent.messages'] ?? []).find((p) => p.attributes['messaging.destination.name'] === topic)!;
+  expect(Object.keys(sent.attributes).sort()).toEqual(
+    ['messaging.destination.name', 'messaging.operation.name', 'messaging.system', 'server.address', 'server.port'].sort(),
+  );
+  const processed = (metrics['messaging.process.duration'] ?? []).find((p) => p.attributes['messaging.destination.name'] === topic)!;
+  expect(processed.attributes).toMatchObject({ 'messaging.consumer.group.name': 'billing-' + topic, 'server.address': host, 'messaging.operation.name': 'process' });
   expect(t.openSpans()).toHaveLength(0);
 });
 
-it('gives every message of a multi-message send its own create span, and its consumer span as child', async () => {
+it('gives every message of a multi-message send its own create span, linked from the send span, and its consumer span as child', async () => {
   const topic = uniqueName('e2e-multi');
   await createTopics(client, [topic]);
   const got = await consume(topic, 3);
-  await producer.send({ topic, messages: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] });
+  const checkout = await t.withSpan('checkout', (span) =>
+    producer.send({ topic, messages: [{ value: 'a' }, { value: 'b' }, { value: 'c' }] }).then(() => span),
+  );
   const messages = await settle(got);
 
+  const send = t.spansNamed(`send ${topic}`)[0]!;
   const creates = new Map(t.spansNamed(`create ${topic}`).map((s) => [s.spanContext().spanId, s]));
   expect(creates.size).toBe(3);
+  // In a trace viewer: three create spans under `checkout`, the send span (CLIENT) linking to each of them.
+  for (const create of creates.values()) expect(create.parentSpanContext?.spanId).toBe(checkout.spanContext().spanId);
+  expect(send.parentSpanContext?.spanId).toBe(checkout.spanContext().spanId);
+  expect(new Set(send.links.map((l) => l.context.spanId))).toEqual(new Set(creates.keys()));
+  expect(send.attributes['messaging.batch.message_count']).toBe(3);
   const processes = t.spansNamed(`process ${topic}`);
   expect(processes).toHaveLength(3);
   for (const process of processes) {
     const create = creates.get(process.parentSpanContext!.spanId)!;
     expect(create).toBeDefined();
-    // The offset the producer span was told is the one the consumer saw.
-    expect(create.attributes['messaging.kafka.offset']).toBe(process.attributes['messaging.kafka.offset']);
+    expect(process.links[0]!.context.spanId).toBe(create.spanContext().spanId);
   }
+  // One trace per send call (all creates are in the caller's trace), one create span per message.
+  expect(new Set(processes.map((p) => p.spanContext().traceId))).toEqual(new Set([checkout.spanContext().traceId]));
   expect(messages.map((m) => m.value!.toString())).toEqual(['a', 'b', 'c']);
 });
 
-it('sends deeply frozen input and leaves it as it was', async () => {
+it('sends deeply frozen input, leaves it as it was, and keeps the context it carried', async () => {
   const topic = uniqueName('e2e-frozen');
   await createTopics(client, [topic]);
   const got = await consume(topic, 2);
-  const message = Object.freeze({ value: 'frozen', headers: Object.freeze({ traceparent: '00-11111111111111111111111111111111-2222222222222222-01' }) });
+  const own = '00-11111111111111111111111111111111-2222222222222222-01';
+  const message = Object.freeze({ value: 'frozen', headers: Object.freeze({ traceparent: own }) });
   const record = Object.freeze({ topic, messages: Object.freeze([message, message]) as unknown as typeof message[] });
   await producer.send(record);
   const received = await settle(got);
 
-  expect(message.headers.traceparent).toBe('00-11111111111111111111111111111111-2222222222222222-01');
-  const sendTrace = t.spansNamed(`send ${topic}`)[0]!.spanContext().traceId;
-  expect(received.map((m) => headerString(m, 'traceparent')?.split('-')[1])).toEqual([sendTrace, sendTrace]);
+  expect(message.headers.traceparent).toBe(own);
+  // existingContext 'keep' (the default): a custom creation context is not modified; the send span links to it.
+  expect(received.map((m) => headerString(m, 'traceparent'))).toEqual([own, own]);
   expect(received.map((m) => m.headers?.traceparent).every((v) => !Array.isArray(v))).toBe(true);
+  const send = t.spansNamed(`send ${topic}`)[0]!;
+  expect(send.links.map((l) => l.context.spanId)).toEqual(['2222222222222222', '2222222222222222']);
+  expect(t.spansNamed(`create ${topic}`)).toHaveLength(0);
+  for (const p of t.spansNamed(`process ${topic}`)) expect(p.parentSpanContext?.spanId).toBe('2222222222222222');
 });
 
 it('links a message produced an hour ago, with reason stale', async () => {

@@ -52,4 +52,11 @@ it('traces clients created after the module is patched, and passes through once 
   expect(process).toHaveLength(1);
   expect(process[0]!.parentSpanContext?.spanId).toBe(send[0]!.spanContext().spanId);
   expect(process[0]!.attributes['messaging.consumer.group.name']).toBe(groupId);
+  // The cluster id kafkajs fetched with its metadata, read from the cluster the factory built: no extra round trip.
+  const admin = client.admin();
+  await admin.connect();
+  const { clusterId } = await admin.describeCluster();
+  await admin.disconnect();
+  expect(send[0]!.attributes['messaging.kafka.cluster.id']).toBe(clusterId);
+  expect(process[0]!.attributes['messaging.kafka.cluster.id']).toBe(clusterId);
 });

@@ -41,8 +41,9 @@ it('shows an aborted transaction as such, and only committed messages are consum
   const sends = t.spansNamed(`send ${topic}`);
   expect(sends.map((s) => s.attributes['messaging.kafka.message.key'])).toEqual(['aborted', 'committed']);
   for (const s of sends) expect(s.attributes['brokertrace.kafka.transactional']).toBe(true);
-  const [abort] = t.spansNamed(`abort ${topic}`);
-  const [commit] = t.spansNamed(`commit ${topic}`);
+  // Named apart from the consumer's offset commits (`commit {topic}`), in span names and metrics alike.
+  const [abort] = t.spansNamed(`abort_transaction ${topic}`);
+  const [commit] = t.spansNamed(`commit_transaction ${topic}`);
   expect(abort!.attributes).toMatchObject({ 'brokertrace.kafka.transaction.outcome': 'abort', 'messaging.batch.message_count': 1 });
   expect(commit!.attributes).toMatchObject({ 'brokertrace.kafka.transaction.outcome': 'commit', 'messaging.batch.message_count': 1 });
 

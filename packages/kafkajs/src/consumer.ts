@@ -442,9 +442,12 @@ function commitsOf(payload: Readonly<Record<string, unknown>>): TopicCommit[] {
   const commits: TopicCommit[] = [];
   for (const t of topics as Array<{ topic?: unknown; partitions?: unknown }>) {
     if (t === null || typeof t !== 'object' || typeof t.topic !== 'string' || !Array.isArray(t.partitions)) continue;
-    const partitions = (t.partitions as Array<{ partition?: unknown; offset?: unknown }>)
-      .filter((p) => p !== null && typeof p === 'object' && typeof p.partition === 'number')
-      .map((p) => ({ partition: p.partition as number, offset: p.offset }));
+    // kafkajs builds these from object keys: the partition may come as a decimal string.
+    const partitions: Array<{ partition: number; offset: unknown }> = [];
+    for (const p of t.partitions as Array<{ partition?: unknown; offset?: unknown }>) {
+      const partition = p !== null && typeof p === 'object' ? Number(p.partition) : NaN;
+      if (Number.isSafeInteger(partition) && partition >= 0) partitions.push({ partition, offset: p.offset });
+    }
     commits.push({ topic: t.topic, partitions });
   }
   return commits;

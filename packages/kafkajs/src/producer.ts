@@ -9,7 +9,7 @@ import {
 } from '@brokertrace/core';
 import { isThenable } from '@brokertrace/core';
 import type { CarrierLimits, InjectResult, OutgoingMessage, SendResult } from '@brokertrace/core';
-import { ATTR_BROKERTRACE_KAFKA_TRANSACTIONAL, clientAttributes, messageAttributes, offsetNumber } from './attributes.js';
+import { ATTR_BROKERTRACE_KAFKA_TRANSACTIONAL, ATTR_MESSAGING_KAFKA_CLUSTER_ID, clientAttributes, messageAttributes, offsetNumber } from './attributes.js';
 import { PRODUCE_VERSION_WITH_HEADERS } from './client-info.js';
 import type { ClientInfo } from './client-info.js';
 import { log } from './diag.js';
@@ -29,6 +29,7 @@ export const HEADER_OVERHEAD_BYTES = 4;
 /** One topic of a send call, traced. */
 interface OutgoingTopic {
   readonly topic: string;
+  readonly info: ClientInfo;
   readonly send: Span;
   /** The messages as they go out (copies where we added headers). */
   readonly messages: ProducerMessage[];
@@ -125,7 +126,7 @@ function prepareTopic(
     for (let i = 0; i < count; i++) out[i] = withFields(messages[i]!, started.injections[i]);
     if (!batch) telemetry.runHook(options.producerHook, started.span, { topic, message: out[0]! });
     txn?.record(topic, started.span, count);
-    return { topic, send: started.span, messages: out };
+    return { topic, info, send: started.span, messages: out };
   } catch (err) {
     // The real send still happens (untraced, by the caller): the span says why it has no outcome, and nothing
     // is counted as sent by it.
@@ -139,6 +140,9 @@ function prepareTopic(
  * then (they cover the message's creation); the consumer's process span carries each message's offset.
  */
 function applyReply(outgoing: OutgoingTopic, reply: unknown): void {
+  // kafkajs fetches the cluster's metadata inside its first send: the id is known by the time the broker answered.
+  const clusterId = outgoing.info.clusterId();
+  if (clusterId !== undefined) outgoing.send.setAttribute(ATTR_MESSAGING_KAFKA_CLUSTER_ID, clusterId);
   if (!Array.isArray(reply)) return;
   const mine = (reply as RecordMetadata[]).filter((r) => r !== null && typeof r === 'object' && r.topicName === outgoing.topic);
   if (mine.length !== 1) return;
