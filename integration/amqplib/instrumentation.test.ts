@@ -66,7 +66,7 @@ it('does not double spans when a channel is also traced explicitly, nor on a con
   ch.sendToQueue(q, Buffer.from('once'));
   await ch.waitForConfirms();
   await consumeN(ch, q, 1, (m) => ch.ack(m));
-  expect(t.spans().map((s) => s.name)).toEqual([`send ${q}`, `process ${q}`]);
+  expect(t.spans().map((s) => s.name)).toEqual([`send ${q}`, `ack ${q}`, `process ${q}`]);
   await ch.close();
 });
 
@@ -80,6 +80,25 @@ it('applies setConfig to channels already patched, and rejects a bad config keep
   ch.sendToQueue(q, Buffer.from('y'));
   expect(t.spansNamed(`send ${q}`)).toHaveLength(1);
   await ch.close();
+});
+
+it('keeps its duplicate window through setTracerProvider and setMeterProvider (one telemetry, changed in place)', async () => {
+  const ch = await connection.createChannel();
+  const { queue: q } = await ch.assertQueue(uniqueName('dup'), { durable: false });
+  ch.sendToQueue(q, Buffer.from('1'), { messageId: 'same-id' });
+  await consumeN(ch, q, 1, (m) => ch.ack(m));
+  // registerInstrumentations calls these on an instrumentation that is already tracing.
+  instrumentation.setTracerProvider(t.provider);
+  instrumentation.setMeterProvider(t.meterProvider);
+  ch.sendToQueue(q, Buffer.from('2'), { messageId: 'same-id' });
+  await consumeN(ch, q, 1, (m) => ch.ack(m));
+  expect(t.spansNamed(`process ${q}`).map((s) => s.attributes['brokertrace.decision.reason'])).toEqual(['fresh', 'duplicate']);
+  await ch.close();
+});
+
+it('rejects an unknown top-level option, naming it', () => {
+  expect(() => new AmqplibInstrumentation({ ignoreDestination: ['x'] } as never)).toThrow(/ignoreDestination/);
+  expect(() => instrumentation.setConfig({ deadLetterIsReplay: 1 } as never)).toThrow(/deadLetterIsReplay/);
 });
 
 it('traces nothing while disabled, and unpatching restores amqplib', async () => {

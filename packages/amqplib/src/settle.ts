@@ -9,6 +9,7 @@ import { connectionInfo } from './connection-info.js';
 import { consumeDestination, destinationFields, type AmqpDestination } from './destination.js';
 import type { AnyMethod } from './internal-types.js';
 import { log } from './log.js';
+import { shared } from './shared.js';
 import { ATTR_BROKERTRACE_MESSAGE_SETTLEMENT } from './semconv.js';
 import type { AmqplibTracing, TracingSource } from './tracing.js';
 import type { AmqplibSettlement } from './types.js';
@@ -92,7 +93,9 @@ function startSettleSpan(tracing: AmqplibTracing, channel: object, call: SettleC
 /** Wraps one settle method; amqplib's own call runs inside the settle span, its errors rethrown unchanged. */
 export function wrapSettle(method: SettleMethod, source: TracingSource, original: AnyMethod): AnyMethod {
   return function tracedSettle(this: unknown, ...args: unknown[]): unknown {
-    const tracing = source();
+    const state = shared();
+    // A channel traced explicitly and by the instrumentation has two wrappers: only the outermost call traces.
+    const tracing = state.settleDepth > 0 ? undefined : source();
     if (tracing === undefined || typeof this !== 'object' || this === null) return original.apply(this, args);
     let call: SettleCall | undefined;
     let span: Span | undefined;
@@ -103,11 +106,14 @@ export function wrapSettle(method: SettleMethod, source: TracingSource, original
       log.error(`could not trace ${method}`, error);
     }
     let result: unknown;
+    state.settleDepth++;
     try {
       result = original.apply(this, args);
     } catch (error) {
       if (span !== undefined) tracing.telemetry.end(span, error);
       throw error;
+    } finally {
+      state.settleDepth--;
     }
     if (span !== undefined) tracing.telemetry.end(span);
     if (call !== undefined) existingChannelState(this)?.settled(call.tag, call.multiple);

@@ -24,6 +24,8 @@ export interface SharedState {
    */
   publishDepth: number;
   getDepth: number;
+  /** The same for ack / nack / reject / ackAll / nackAll (synchronous too). */
+  settleDepth: number;
 }
 
 // Bump the version when SharedState changes shape: two different versions then keep apart, safely.
@@ -40,5 +42,6 @@ export function shared(): SharedState {
     defaultTracing: undefined,
     publishDepth: 0,
     getDepth: 0,
+    settleDepth: 0,
   });
 }
