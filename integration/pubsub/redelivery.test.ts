@@ -96,3 +96,36 @@ it('after maxDeliveryAttempts the message is forwarded to the dead-letter topic;
   expect(span!.parentSpanContext).toBeUndefined();
   expect(span!.links[0]!.context.spanId).toBe(t.spansNamed(`create ${id(topic.name)}`)[0]!.spanContext().spanId);
 });
+
+it('ackWithResponse / modAckWithResponse are settle spans with the answer the client gives', async () => {
+  const [topic] = await client.createTopic(uniqueName('eod'));
+  const [raw] = await topic.createSubscription(uniqueName('eod-sub'), { enableExactlyOnceDelivery: true });
+  toClean.push([topic, [raw]]);
+  const sub = traceSubscription(raw);
+  const got = new Countdown<Message>(1);
+  const responses: string[] = [];
+  sub.on('message', async (m: Message) => {
+    responses.push(await m.modAckWithResponse(30));
+    responses.push(await m.ackWithResponse());
+    got.push(m);
+  });
+  await traceTopic(topic).publishMessage({ data: Buffer.from('once') });
+  const [message] = await got.done;
+  await new Promise((r) => setImmediate(r));
+  // The emulator honours exactly-once delivery: the *WithResponse calls wait for its answer.
+  expect(message!.isExactlyOnceDelivery).toBe(true);
+  expect(responses).toEqual(['SUCCESS', 'SUCCESS']);
+  const subId = id(raw.name);
+  const [modack] = t.spansNamed(`modack ${subId}`);
+  const [ack] = t.spansNamed(`ack ${subId}`);
+  const [process] = t.spansNamed(`subscribe ${subId}`);
+  expect(modack!.attributes).toMatchObject({
+    'messaging.gcp_pubsub.message.ack_deadline': 30,
+    'brokertrace.gcp_pubsub.ack_response': 'SUCCESS',
+    'brokertrace.gcp_pubsub.exactly_once_delivery': true,
+    'messaging.operation.type': 'settle',
+  });
+  expect(ack!.attributes['brokertrace.gcp_pubsub.ack_response']).toBe('SUCCESS');
+  expect(ack!.parentSpanContext?.spanId).toBe(process!.spanContext().spanId);
+  expect(t.spansNamed(`ack ${subId}`)).toHaveLength(1);
+});
