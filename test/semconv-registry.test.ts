@@ -44,6 +44,11 @@ const PACKAGE_ATTRIBUTE_TYPES: Record<string, string> = {
   'brokertrace.sqs.batch.failed_count': 'int', // failed.length
   'brokertrace.sqs.sns_envelope': 'boolean', // `= true`
   'brokertrace.context.field': 'string', // a metric attribute: the field name
+  'brokertrace.servicebus.message.sequence_number': 'int', // typeof seq === 'number'
+  'brokertrace.servicebus.sequence_numbers': 'string[]', // Longs as decimal strings
+  'brokertrace.servicebus.batch.rejected': 'boolean',
+  'brokertrace.servicebus.locked_until': 'int', // ms since the epoch
+  'brokertrace.servicebus.dead_letter.reason': 'string', // reason.slice(0, 256)
 };
 
 /** Enum attributes and the TypeScript union type holding their values in the code. */
