@@ -33,33 +33,40 @@ function startProcess(tracing: AmqplibTracing, channel: object, message: AmqpMes
 }
 
 /**
- * Ends the process span when the handler is done. For a promise, the span ends when it settles, observed on a
- * branch that rethrows: amqplib ignores what a handler returns, so a rejected handler promise is unhandled
- * without brokertrace, and our branch stays unhandled with the same reason (Node reports it, and by default
- * exits, as it would have). Only a handler that handles its own promise and also returns it would see an extra
- * report (README, known limits).
+ * Ends the process span when the handler is done, and returns what the handler's caller gets. For a promise, the
+ * span ends when it settles, observed by a branch that passes the value on and rethrows the rejection; that
+ * branch is what the caller gets back. amqplib ignores a handler's result, so a rejection stays unhandled and
+ * Node reports it (by default: exits) with the same reason, as without brokertrace; a wrapper below us that
+ * handles what the handler returns handles our branch, so nothing extra is reported either. (Only a handler
+ * that handles its own promise and also returns it would see one more report: README, known limits.)
  */
-function endWhenDone(tracing: AmqplibTracing, span: Span, result: unknown, done: () => void): void {
+function endWhenDone(tracing: AmqplibTracing, span: Span, result: unknown, done: () => void): unknown {
   if (!isThenable(result)) {
     done();
     tracing.telemetry.end(span);
-    return;
+    return result;
   }
   const finish = (error?: unknown) => {
     done();
     tracing.telemetry.end(span, error);
   };
   try {
-    result.then(
-      () => finish(),
+    const branch: unknown = result.then(
+      (value: unknown) => {
+        finish();
+        return value;
+      },
       (error: unknown) => {
         finish(error);
         throw error;
       },
     );
+    // A promise-like whose then() returns nothing usable: hand back the handler's own result.
+    return isThenable(branch) ? branch : result;
   } catch (error) {
     // A thenable whose then() throws: nothing to wait for.
     finish(error);
+    return result;
   }
 }
 
@@ -113,8 +120,7 @@ export function wrapConsume(source: TracingSource, original: AnyMethod): AnyMeth
         tracing.telemetry.end(span, error);
         throw error;
       }
-      endWhenDone(tracing, span, result, done);
-      return result;
+      return endWhenDone(tracing, span, result, done);
     };
     tracedHandlers.add(traced);
     const tracedArgs = args.slice();

@@ -310,6 +310,18 @@ describe('consume', () => {
     expect(t.openSpans()).toHaveLength(0);
   });
 
+  it("an async handler's promise comes back as an equivalent one: same value, same rejection reason", async () => {
+    const ch = traceChannel(new FakeChannel());
+    const failure = new TypeError('async failure');
+    await ch.consume('ok', () => Promise.resolve('value'));
+    await ch.consume('bad', () => Promise.reject(failure));
+    await expect(ch.deliver('ok').result).resolves.toBe('value');
+    // The caller (amqplib, or a wrapper below us) handles what it got: nothing is left unhandled.
+    await expect(ch.deliver('bad').result).rejects.toBe(failure);
+    expect(t.spansNamed('process bad')[0]!.attributes['error.type']).toBe('TypeError');
+    expect(t.spansNamed('process ok')[0]!.status.code).not.toBe(SpanStatusCode.ERROR);
+  });
+
   it('passes the broker cancel notification (null) straight through', async () => {
     const ch = traceChannel(new FakeChannel());
     const seen: unknown[] = [];
