@@ -20,8 +20,26 @@ export interface PublisherLike {
   publishMessage(message: PublishMessage, callback?: PublishCallback): unknown;
 }
 
-/** A `Topic`. */
+/** What `traceTopic` takes: a `Topic` (checked at run time; the client's types stay out of our .d.ts). */
 export interface TopicLike {
+  /** `projects/{project}/topics/{id}`. */
+  readonly name: string;
+}
+
+/** What `traceSubscription` takes: a `Subscription`. */
+export interface SubscriptionLike {
+  /** `projects/{project}/subscriptions/{id}`. */
+  readonly name: string;
+}
+
+/** What `tracePubSub` takes: a `PubSub` client. */
+export interface PubSubLike {
+  readonly topic: unknown;
+  readonly subscription: unknown;
+}
+
+/** A `Topic`, as we use it. */
+export interface TopicInternal {
   /** `projects/{project}/topics/{id}` (the project may still be the `{{projectId}}` placeholder). */
   name: string;
   publisher?: PublisherLike;
@@ -37,8 +55,8 @@ export interface RequestConfig {
   [key: string]: unknown;
 }
 
-/** A `Subscription`: an EventEmitter whose 'message' listeners get each message. */
-export interface SubscriptionLike {
+/** A `Subscription`, as we use it: an EventEmitter whose 'message' listeners get each message. */
+export interface SubscriptionInternal {
   /** `projects/{project}/subscriptions/{id}`. */
   name: string;
   on(event: string | symbol, listener: (...args: unknown[]) => void): unknown;
@@ -63,10 +81,4 @@ export interface ReceivedMessage {
   ackWithResponse?(): Promise<string>;
   nackWithResponse?(): Promise<string>;
   modAckWithResponse?(deadline: number): Promise<string>;
-}
-
-/** A `PubSub` client: hands out topics and subscriptions. */
-export interface PubSubLike {
-  topic(name: string, options?: unknown): TopicLike;
-  subscription(name: string, options?: unknown): SubscriptionLike;
 }

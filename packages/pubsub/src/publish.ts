@@ -5,7 +5,7 @@ import { context, trace } from '@opentelemetry/api';
 import type { Attributes, Span, SpanContext } from '@opentelemetry/api';
 import { topicId } from './attributes.js';
 import { log } from './diag.js';
-import type { PublishCallback, PublishMessage, RequestConfig, TopicLike } from './internal-types.js';
+import type { PublishCallback, PublishMessage, RequestConfig, TopicInternal } from './internal-types.js';
 import { startMessageSpan, startRpcSpan } from './spans.js';
 import type { PubSubTracing } from './tracing.js';
 
@@ -61,7 +61,7 @@ function finish(tracing: PubSubTracing, span: Span | undefined, error: unknown, 
 }
 
 /** The traced `publishMessage` of one topic's Publisher. */
-export function tracePublishMessage(tracing: PubSubTracing, topic: TopicLike, original: PublishMessageFn): PublishMessageFn {
+export function tracePublishMessage(tracing: PubSubTracing, topic: TopicInternal, original: PublishMessageFn): PublishMessageFn {
   return function publishMessage(this: unknown, message: PublishMessage, callback?: PublishCallback): unknown {
     // eslint-disable-next-line prefer-rest-params
     const args = arguments as unknown as Parameters<PublishMessageFn>;
@@ -106,7 +106,7 @@ function ownString(value: unknown): string | undefined {
 }
 
 /** The traced `request` of one topic: a `send` span around each batch publish RPC, all other RPCs untouched. */
-export function traceRequest(tracing: PubSubTracing, topic: TopicLike, original: RequestFn): RequestFn {
+export function traceRequest(tracing: PubSubTracing, topic: TopicInternal, original: RequestFn): RequestFn {
   return function request(this: unknown, config: RequestConfig, callback?: (...args: unknown[]) => void): unknown {
     // eslint-disable-next-line prefer-rest-params
     const args = arguments as unknown as Parameters<RequestFn>;

@@ -13,7 +13,7 @@ import type { Attributes, Span } from '@opentelemetry/api';
 import { ATTR_BROKERTRACE_GCP_PUBSUB_ACK_RESPONSE, ATTR_MESSAGING_GCP_PUBSUB_EXACTLY_ONCE, subscriptionId } from './attributes.js';
 import { log } from './diag.js';
 import { messageFacts, processAttributes } from './facts.js';
-import type { ReceivedMessage, SubscriptionLike } from './internal-types.js';
+import type { ReceivedMessage, SubscriptionInternal } from './internal-types.js';
 import type { PubSubTracing, ReceivedState } from './tracing.js';
 
 type Listener = (this: unknown, ...args: unknown[]) => unknown;
@@ -25,7 +25,7 @@ export const PROCESS_OPERATION = 'subscribe';
 /** What one traced Subscription keeps: its names, and which wrapper stands for which listener. */
 export interface SubscriptionState {
   readonly tracing: PubSubTracing;
-  readonly subscription: SubscriptionLike;
+  readonly subscription: SubscriptionInternal;
   /** Original listener -> its wrappers, in the order they were added (a listener may be added twice). */
   readonly wrappers: Map<Listener, Listener[]>;
   /** Wrappers added with `once`. */
@@ -38,7 +38,7 @@ export interface SubscriptionState {
   metricName: string | undefined;
 }
 
-export function createSubscriptionState(tracing: PubSubTracing, subscription: SubscriptionLike): SubscriptionState {
+export function createSubscriptionState(tracing: PubSubTracing, subscription: SubscriptionInternal): SubscriptionState {
   return { tracing, subscription, wrappers: new Map(), onceWrappers: new WeakSet(), raw: {}, handingBack: false, metricAttributes: undefined, metricName: undefined };
 }
 
@@ -195,7 +195,7 @@ function processMessage(state: SubscriptionState, listener: Listener, self: unkn
     } else {
       received.open.push(span);
     }
-    patchSettle(state, message as Patched);
+    patchSettle(state, message);
   } catch (err) {
     log.error('could not trace a message; the listener runs untraced', err);
   }

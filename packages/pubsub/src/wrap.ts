@@ -3,12 +3,10 @@
 // topic and subscription it hands out).
 import { isPatched, onUnpatch, patchMethods, unpatchMethods } from '@brokertrace/core';
 import { log } from './diag.js';
-import type { PubSubLike, SubscriptionLike, TopicLike } from './internal-types.js';
+import type { PubSubLike, SubscriptionInternal, SubscriptionLike, TopicInternal, TopicLike } from './internal-types.js';
 import { tracePublishMessage, traceRequest } from './publish.js';
 import { createSubscriptionState, handBackListeners, traceAddListener, traceRemoveAllListeners, traceRemoveListener } from './subscribe.js';
 import type { PubSubTracing } from './tracing.js';
-
-type Method = (this: unknown, ...args: unknown[]) => unknown;
 
 function alreadyTraced(target: object): boolean {
   if (!isPatched(target)) return false;
@@ -21,15 +19,16 @@ function isObject(value: unknown): value is object {
 }
 
 /** Traces `topic` in place; false when it was already traced or cannot be changed. */
-export function wrapTopic(topic: TopicLike, tracing: PubSubTracing): boolean {
-  if (!isObject(topic) || alreadyTraced(topic)) return false;
+export function wrapTopic(given: TopicLike, tracing: PubSubTracing): boolean {
+  if (!isObject(given) || alreadyTraced(given)) return false;
+  const topic = given as TopicInternal;
   const publisher = topic.publisher;
   if (!isObject(publisher) || typeof publisher.publishMessage !== 'function') {
     log.warn('this Topic has no publisher.publishMessage (an untested @google-cloud/pubsub version?); left untraced');
     return false;
   }
-  if (!patchMethods(topic, { request: (original) => traceRequest(tracing, topic, original as Method) })) return false;
-  if (isPatched(publisher) || !patchMethods(publisher, { publishMessage: (original) => tracePublishMessage(tracing, topic, original as Method) })) {
+  if (!patchMethods(topic, { request: (original) => traceRequest(tracing, topic, original) })) return false;
+  if (isPatched(publisher) || !patchMethods(publisher, { publishMessage: (original) => tracePublishMessage(tracing, topic, original) })) {
     unpatchMethods(topic);
     return false;
   }
@@ -38,19 +37,24 @@ export function wrapTopic(topic: TopicLike, tracing: PubSubTracing): boolean {
 }
 
 /** Traces `subscription` in place; false when it was already traced or cannot be changed. */
-export function wrapSubscription(subscription: SubscriptionLike, tracing: PubSubTracing): boolean {
-  if (!isObject(subscription) || alreadyTraced(subscription)) return false;
+export function wrapSubscription(given: SubscriptionLike, tracing: PubSubTracing): boolean {
+  if (!isObject(given) || alreadyTraced(given)) return false;
+  const subscription = given as SubscriptionInternal;
+  if (typeof subscription.on !== 'function' || typeof subscription.removeListener !== 'function') {
+    log.warn('this Subscription is not an EventEmitter (an untested @google-cloud/pubsub version?); left untraced');
+    return false;
+  }
   const state = createSubscriptionState(tracing, subscription);
   // Listeners added before tracing stay untraced; removing them works as before.
   const patched = patchMethods(subscription, {
-    on: (original) => traceAddListener(state, original as Method, false, 'on'),
-    addListener: (original) => traceAddListener(state, original as Method, false, 'addListener'),
-    prependListener: (original) => traceAddListener(state, original as Method, false, 'prependListener'),
-    once: (original) => traceAddListener(state, original as Method, true, 'once'),
-    prependOnceListener: (original) => traceAddListener(state, original as Method, true, 'prependOnceListener'),
-    removeListener: (original) => traceRemoveListener(state, original as Method),
-    off: (original) => traceRemoveListener(state, original as Method),
-    removeAllListeners: (original) => traceRemoveAllListeners(state, original as Method),
+    on: (original) => traceAddListener(state, original, false, 'on'),
+    addListener: (original) => traceAddListener(state, original, false, 'addListener'),
+    prependListener: (original) => traceAddListener(state, original, false, 'prependListener'),
+    once: (original) => traceAddListener(state, original, true, 'once'),
+    prependOnceListener: (original) => traceAddListener(state, original, true, 'prependOnceListener'),
+    removeListener: (original) => traceRemoveListener(state, original),
+    off: (original) => traceRemoveListener(state, original),
+    removeAllListeners: (original) => traceRemoveAllListeners(state, original),
   });
   if (patched) onUnpatch(subscription, () => handBackListeners(state));
   return patched;

@@ -40,26 +40,29 @@ export class FakeSubscriber {
   modAcks: Array<[string, number]> = [];
   isExactlyOnceDelivery = false;
   name = 'projects/test-project/subscriptions/billing';
-  async ack(m: Message): Promise<void> {
+  ack(m: Message): Promise<void> {
     this.acks.push(m.id);
+    return Promise.resolve();
   }
-  async nack(m: Message): Promise<void> {
+  nack(m: Message): Promise<void> {
     this.nacks.push(m.id);
+    return Promise.resolve();
   }
-  async modAck(m: Message, deadline: number): Promise<void> {
+  modAck(m: Message, deadline: number): Promise<void> {
     this.modAcks.push([m.id, deadline]);
+    return Promise.resolve();
   }
-  async ackWithResponse(m: Message): Promise<string> {
+  ackWithResponse(m: Message): Promise<string> {
     this.acks.push(m.id);
-    return 'SUCCESS';
+    return Promise.resolve('SUCCESS');
   }
-  async nackWithResponse(m: Message): Promise<string> {
+  nackWithResponse(m: Message): Promise<string> {
     this.nacks.push(m.id);
-    return 'SUCCESS';
+    return Promise.resolve('SUCCESS');
   }
-  async modAckWithResponse(m: Message, deadline: number): Promise<string> {
+  modAckWithResponse(m: Message, deadline: number): Promise<string> {
     this.modAcks.push([m.id, deadline]);
-    return 'SUCCESS';
+    return Promise.resolve('SUCCESS');
   }
 }
 
@@ -85,7 +88,7 @@ export function receivedMessage(subscriber: FakeSubscriber, shape: ReceivedShape
       orderingKey: shape.orderingKey ?? '',
       publishTime: { seconds: Math.floor(ms / 1000), nanos: (ms % 1000) * 1e6 },
     },
-  } as never);
+  });
 }
 
 /** A Subscription-shaped EventEmitter (the real one opens a streaming pull when a listener is added). */

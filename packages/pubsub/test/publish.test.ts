@@ -168,10 +168,8 @@ describe('publish', () => {
     traceTopic(topic, { writeGoogclientTraceparent: true });
     const attributes: Record<string, string> = {};
     for (let i = 0; i < 99; i++) attributes[`k${i}`] = 'v';
-    await propagation.setBaggage(context.active(), propagation.createBaggage({ user: { value: 'u' } })) &&
-      (await context.with(propagation.setBaggage(context.active(), propagation.createBaggage({ user: { value: 'u' } })), () =>
-        t.withSpan('caller', () => topic.publishMessage({ data: Buffer.from('a'), attributes })),
-      ));
+    const withBaggage = propagation.setBaggage(context.active(), propagation.createBaggage({ user: { value: 'u' } }));
+    await context.with(withBaggage, () => t.withSpan('caller', () => topic.publishMessage({ data: Buffer.from('a'), attributes })));
     const sent = batches[0]!.messages[0]!.attributes!;
     expect(Object.keys(sent)).toHaveLength(100);
     expect(sent.traceparent).toBeDefined();

@@ -98,6 +98,7 @@ describe('subscribe', () => {
     const { subscriber, subscription } = setup();
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- the listener's promise is the case under test
     subscription.on('message', async () => {
       await gate;
     });
@@ -108,8 +109,10 @@ describe('subscribe', () => {
     expect(t.openSpans()).toHaveLength(0);
 
     const m = receivedMessage(subscriber, { id: 'y' });
-    subscription.on('message', () => new Promise<void>(() => undefined)); // never settles
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- never settles
+    subscription.on('message', () => new Promise<void>(() => undefined));
     subscription.removeAllListeners('message');
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- never settles
     subscription.on('message', () => new Promise<void>(() => undefined));
     subscription.emit('message', m);
     expect(t.openSpans()).toHaveLength(1);
@@ -191,7 +194,7 @@ describe('subscribe', () => {
     subscription.emit('message', eod);
     expect(await eod.nackWithResponse()).toBe('SUCCESS');
     expect(await messages[2]!.modAckWithResponse(10)).toBe('SUCCESS');
-    const names = t.spans().filter((s) => !s.name.startsWith('subscribe')).map((s) => `${s.name}:${s.attributes['messaging.message.id']}`);
+    const names = t.spans().filter((s) => !s.name.startsWith('subscribe')).map((s) => `${s.name}:${String(s.attributes['messaging.message.id'])}`);
     expect(names).toEqual(['modack billing:1', 'ack billing:1', 'ack billing:2', 'nack billing:4', 'modack billing:3']);
     const nack = t.spansNamed('nack billing')[0]!;
     expect(nack.attributes).toMatchObject({ 'messaging.operation.type': 'settle', 'brokertrace.gcp_pubsub.ack_response': 'SUCCESS', 'brokertrace.gcp_pubsub.exactly_once_delivery': true });
