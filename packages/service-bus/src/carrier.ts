@@ -1,0 +1,113 @@
+// Our context in a message's applicationProperties: the budget (64 KB for the whole header, system
+// properties included, 32 KB per property), the copy we hand the client (the caller's objects are never
+// written), `Diagnostic-Id` (Azure's key in every language) written alongside, and read as the message's own
+// context when it carries no W3C one.
+import { BROKER_LIMITS, DIAGNOSTIC_ID, extractSpanContext, utf8Length } from '@brokertrace/core';
+import type { CarrierLimits, InjectResult } from '@brokertrace/core';
+import { ROOT_CONTEXT, propagation, trace } from '@opentelemetry/api';
+import type { SpanContext, TextMapGetter } from '@opentelemetry/api';
+import type { ApplicationPropertyValue, ServiceBusMessageLike } from './internal-types.js';
+
+type Properties = Readonly<Record<string, ApplicationPropertyValue>>;
+
+const SB = BROKER_LIMITS.servicebus;
+/** `Diagnostic-Id` and a traceparent value (55 characters). */
+const DIAGNOSTIC_ID_BYTES = utf8Length(DIAGNOSTIC_ID) + 55;
+/**
+ * What the service adds to the header after we are done (sequence number, enqueued time, lock token, locked
+ * until, message state, delivery count, enqueued sequence number, partition id: about 200 bytes encoded): kept
+ * free so that a message we filled to the budget is not rejected by the service.
+ */
+const SERVICE_HEADER_BYTES = 256;
+const SYSTEM_STRING_FIELDS = ['messageId', 'correlationId', 'subject', 'sessionId', 'partitionKey', 'replyTo', 'replyToSessionId', 'to', 'contentType'] as const;
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+/** The message's applicationProperties, when they are an object. */
+export function propertiesOf(message: ServiceBusMessageLike): Properties | undefined {
+  let props: unknown;
+  try {
+    props = message.applicationProperties;
+  } catch {
+    return undefined;
+  }
+  return isRecord(props) ? (props as Properties) : undefined;
+}
+
+function systemBytes(message: ServiceBusMessageLike): number {
+  let bytes = SERVICE_HEADER_BYTES;
+  for (const key of SYSTEM_STRING_FIELDS) {
+    let value: unknown;
+    try {
+      value = message[key];
+    } catch {
+      continue;
+    }
+    if (typeof value === 'string') bytes += utf8Length(value) + 8;
+    else if (Buffer.isBuffer(value)) bytes += value.length + 8;
+    else if (typeof value === 'number') bytes += 16;
+  }
+  return bytes;
+}
+
+/** The budget for our context in this message: what its system properties (and Diagnostic-Id) leave of 64 KB. */
+export function limitsFor(message: ServiceBusMessageLike, writeDiagnosticId: boolean, props: Properties | undefined): CarrierLimits {
+  const reserve = systemBytes(message) + (writeDiagnosticId && (props === undefined || !Object.hasOwn(props, DIAGNOSTIC_ID)) ? DIAGNOSTIC_ID_BYTES : 0);
+  return { ...SB, maxTotalBytes: Math.max(0, (SB.maxTotalBytes ?? 65536) - reserve) };
+}
+
+/**
+ * Reads applicationProperties for core's "does this message already carry a context?" check: a valid
+ * `Diagnostic-Id` answers for `traceparent` when the message has none (a message from an Azure SDK keeps its
+ * context as a W3C one would).
+ */
+export const propertiesGetter: TextMapGetter<unknown> = {
+  keys(carrier: unknown): string[] {
+    return isRecord(carrier) ? Object.keys(carrier) : [];
+  },
+  get(carrier: unknown, key: string): string | string[] | undefined {
+    if (!isRecord(carrier)) return undefined;
+    let value = Object.hasOwn(carrier, key) ? carrier[key] : undefined;
+    if (value === undefined && key === 'traceparent' && Object.hasOwn(carrier, DIAGNOSTIC_ID)) value = carrier[DIAGNOSTIC_ID];
+    return typeof value === 'string' ? value : undefined;
+  },
+};
+
+/** The context a message already carries (our propagator's keys or `Diagnostic-Id`), or undefined. */
+export function carriedContext(props: Properties | undefined): SpanContext | undefined {
+  if (props === undefined) return undefined;
+  let present = Object.hasOwn(props, DIAGNOSTIC_ID);
+  const fields = propagation.fields();
+  for (let i = 0; i < fields.length && !present; i++) present = Object.hasOwn(props, fields[i]!);
+  return present ? extractSpanContext(props, propertiesGetter) : undefined;
+}
+
+/**
+ * The message to hand the client: the caller's own when there is nothing to add, else a shallow copy with a
+ * copy of its applicationProperties holding `fields` (and `Diagnostic-Id`, unless it carries its own).
+ */
+export function withContext(
+  message: ServiceBusMessageLike,
+  props: Properties | undefined,
+  injection: InjectResult | undefined,
+  writeDiagnosticId: boolean,
+  replace: boolean,
+): ServiceBusMessageLike {
+  const fields: Record<string, ApplicationPropertyValue> = injection ? { ...injection.fields } : {};
+  if (writeDiagnosticId && (replace || props === undefined || !Object.hasOwn(props, DIAGNOSTIC_ID))) {
+    // ours, or the W3C context the message kept: one context per message, under both keys
+    const traceparent = fields.traceparent ?? (props !== undefined && typeof props.traceparent === 'string' ? props.traceparent : undefined);
+    if (typeof traceparent === 'string' && !(injection?.dropped.includes('traceparent') ?? false)) fields[DIAGNOSTIC_ID] = traceparent;
+  }
+  if (Object.keys(fields).length === 0) return message;
+  return { ...message, applicationProperties: { ...props, ...fields } };
+}
+
+/** A carrier holding `sc` in the global propagator's own keys: what batchTelemetry keeps and links to. */
+export function carrierOf(sc: SpanContext): Record<string, string> {
+  const carrier: Record<string, string> = {};
+  propagation.inject(trace.setSpanContext(ROOT_CONTEXT, sc), carrier);
+  return carrier;
+}

@@ -1,0 +1,110 @@
+// What a received Service Bus message says about itself, for core's child-or-link policy and its spans:
+// enqueuedTimeUtc, the delivery count (normalised), messageId, correlationId, sequenceNumber, and whether it
+// was read from a dead-letter sub-queue.
+//
+// Delivery count: @azure/service-bus 7.9.5 copies the AMQP header's delivery-count as it is
+// (dist/index.js `fromRheaMessage`: `deliveryCount: rheaMessage.delivery_count`), and AMQP 1.0 (part 3, 3.2.1
+// "header") defines delivery-count as "the number of unsuccessful previous attempts to deliver this message":
+// 0 on the first delivery (the harness's smoke test asserts `deliveryCount` 0 on a first receive). Core counts
+// 1 on the first delivery, so we add one. .NET's `ServiceBusReceivedMessage.DeliveryCount` adds one too, and
+// the conventions' `messaging.servicebus.message.delivery_count` ("number of deliveries that have been
+// attempted for this message") is that 1-based value.
+import {
+  ATTR_MESSAGING_MESSAGE_CONVERSATION_ID,
+  ATTR_MESSAGING_MESSAGE_ID,
+  ATTR_MESSAGING_SERVICEBUS_MESSAGE_DELIVERY_COUNT,
+  ATTR_MESSAGING_SERVICEBUS_MESSAGE_ENQUEUED_TIME,
+} from '@brokertrace/core';
+import type { MessageFacts } from '@brokertrace/core';
+import type { Attributes } from '@opentelemetry/api';
+import { ATTR_BROKERTRACE_SERVICEBUS_DEAD_LETTER_REASON, ATTR_BROKERTRACE_SERVICEBUS_SEQUENCE_NUMBER } from './attributes.js';
+import type { Entity } from './destination.js';
+import type { LongLike, ReceivedMessageLike } from './internal-types.js';
+
+function field<K extends keyof ReceivedMessageLike>(message: ReceivedMessageLike, key: K): ReceivedMessageLike[K] | undefined {
+  try {
+    return message[key];
+  } catch {
+    return undefined;
+  }
+}
+
+/** A message id (string, number or Buffer in the client) as a string; undefined when absent. */
+export function idString(id: unknown): string | undefined {
+  if (typeof id === 'string') return id === '' ? undefined : id.slice(0, 256);
+  if (typeof id === 'number' && Number.isFinite(id)) return String(id);
+  if (Buffer.isBuffer(id)) return id.length === 0 ? undefined : id.subarray(0, 128).toString('hex');
+  return undefined;
+}
+
+/** `enqueuedTimeUtc` in ms since the epoch; undefined when absent or invalid. */
+export function enqueuedAtMs(message: ReceivedMessageLike): number | undefined {
+  const time = field(message, 'enqueuedTimeUtc');
+  if (!(time instanceof Date)) return undefined;
+  const ms = time.getTime();
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+}
+
+/** Deliveries so far, 1 on the first (the client's `deliveryCount` + 1, see the top of this file). */
+export function deliveryCount(message: ReceivedMessageLike): number | undefined {
+  const raw = field(message, 'deliveryCount');
+  return typeof raw === 'number' && Number.isInteger(raw) && raw >= 0 ? raw + 1 : undefined;
+}
+
+/** A sequence number (Long) as a number when it is exactly one, else undefined. */
+export function sequenceNumber(value: LongLike | undefined): number | undefined {
+  if (value === null || value === undefined) return undefined;
+  try {
+    const n = Number(value.toString());
+    return Number.isSafeInteger(n) ? n : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Read from a dead-letter sub-queue (the entity path says so), or carrying the dead-letter reason the service
+ * stamps (`DeadLetterReason`: auto-forwarded from a dead-letter queue, or re-sent from one with its properties;
+ * `deadLetterSource` is set only after auto-forwarding).
+ */
+export function fromDeadLetter(message: ReceivedMessageLike, entity: Entity): boolean {
+  if (entity.deadLetter) return true;
+  const source = field(message, 'deadLetterSource');
+  if (typeof source === 'string' && source !== '') return true;
+  const reason = field(message, 'deadLetterReason');
+  return typeof reason === 'string' && reason !== '';
+}
+
+/** The policy's input for one message received from `entity`. */
+export function messageFacts(message: ReceivedMessageLike, entity: Entity): MessageFacts {
+  const seq = sequenceNumber(field(message, 'sequenceNumber'));
+  const facts: MessageFacts = {
+    destination: entity.destination,
+    consumer: entity.subscription,
+    messageId: idString(field(message, 'messageId')),
+    enqueuedAtMs: enqueuedAtMs(message),
+    deliveryCount: deliveryCount(message),
+    replayedFromDeadLetter: fromDeadLetter(message, entity) ? true : undefined,
+  };
+  if (seq !== undefined) facts.linkAttributes = { [ATTR_BROKERTRACE_SERVICEBUS_SEQUENCE_NUMBER]: seq };
+  return facts;
+}
+
+/** The Service Bus attributes of a span about one received message (process, settle), set at start. */
+export function messageAttributes(message: ReceivedMessageLike, facts: MessageFacts): Attributes {
+  const attributes: Attributes = {};
+  if (facts.messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = facts.messageId;
+  const correlation = idString(field(message, 'correlationId'));
+  if (correlation !== undefined) attributes[ATTR_MESSAGING_MESSAGE_CONVERSATION_ID] = correlation;
+  // The conventions: "if available and > 0" (always > 0 once normalised).
+  if (facts.deliveryCount !== undefined) attributes[ATTR_MESSAGING_SERVICEBUS_MESSAGE_DELIVERY_COUNT] = facts.deliveryCount;
+  // The conventions: int, UTC epoch seconds.
+  if (facts.enqueuedAtMs !== undefined) attributes[ATTR_MESSAGING_SERVICEBUS_MESSAGE_ENQUEUED_TIME] = Math.floor(facts.enqueuedAtMs / 1000);
+  const seq = facts.linkAttributes?.[ATTR_BROKERTRACE_SERVICEBUS_SEQUENCE_NUMBER];
+  if (typeof seq === 'number') attributes[ATTR_BROKERTRACE_SERVICEBUS_SEQUENCE_NUMBER] = seq;
+  if (facts.replayedFromDeadLetter === true) {
+    const reason = field(message, 'deadLetterReason');
+    if (typeof reason === 'string' && reason !== '') attributes[ATTR_BROKERTRACE_SERVICEBUS_DEAD_LETTER_REASON] = reason.slice(0, 256);
+  }
+  return attributes;
+}
