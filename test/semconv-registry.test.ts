@@ -8,8 +8,7 @@ import * as core from '@brokertrace/core';
 import { MessagingTelemetry } from '@brokertrace/core';
 import { setupTestTelemetry } from '@brokertrace/testing';
 import { createdInstruments, loadRegistry, str, OTEL_PREFIX, scanReadmes, scanSources, unionMembers } from './semconv/registry';
-import type { RegistryAttribute } from './semconv/registry';
-import type { YamlValue } from './semconv/yaml';
+import type { RegistryAttribute, YamlValue } from './semconv/registry';
 
 const registry = loadRegistry();
 const sources = scanSources();
