@@ -108,6 +108,17 @@ it('puts producer and consumer spans in one trace, with the broker facts on both
     ['messaging.destination.name', 'messaging.operation.name', 'messaging.system', 'server.address', 'server.port'].sort(),
   );
   const processed = (metrics['messaging.process.duration'] ?? []).find((p) => p.attributes['messaging.destination.name'] === topic)!;
+  expect(Object.keys(processed.attributes).sort()).toEqual(
+    [
+      'messaging.consumer.group.name',
+      'messaging.destination.name',
+      'messaging.destination.partition.id',
+      'messaging.operation.name',
+      'messaging.system',
+      'server.address',
+      'server.port',
+    ].sort(),
+  );
   expect(processed.attributes).toMatchObject({ 'messaging.consumer.group.name': 'billing-' + topic, 'server.address': host, 'messaging.operation.name': 'process' });
   expect(t.openSpans()).toHaveLength(0);
 });
@@ -230,4 +241,23 @@ it('receives 1,000 messages exactly once with payloads unchanged and no span lef
   expect(creates.size).toBe(1000);
   expect(processes).toHaveLength(1000);
   expect(processes.every((p) => creates.has(p.parentSpanContext!.spanId))).toBe(true);
+});
+
+it("records the broker's own error type on a send it rejected, and rethrows kafkajs's error unchanged", async () => {
+  const topic = uniqueName('e2e-too-large');
+  await createTopics(client, [topic]);
+  // Over the broker's message.max.bytes (1 MiB by default): the broker answers MESSAGE_TOO_LARGE.
+  const tooLarge = { value: randomBytes(1100 * 1024) };
+  const failing = traceProducer(client.producer({ retry: { retries: 0 } }), { maxRecordBytes: 4 * 1024 * 1024 });
+  await failing.connect();
+  const error = await failing.send({ topic, messages: [tooLarge] }).then(
+    () => undefined,
+    (err: unknown) => err,
+  );
+  await failing.disconnect();
+  expect(error).toBeInstanceOf(Error);
+  const send = t.spansNamed(`send ${topic}`)[0]!;
+  expect(send.attributes['error.type']).toBe('MESSAGE_TOO_LARGE');
+  // The error class kafkajs threw is the application's to see, untouched.
+  expect((error as Error).name).toMatch(/^KafkaJS/);
 });

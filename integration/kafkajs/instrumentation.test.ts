@@ -1,7 +1,7 @@
 // KafkaJsInstrumentation on the real kafkajs module: the clients `new Kafka().producer()/consumer()` create are
 // traced with the same code as the explicit wrappers, and disabling restores plain kafkajs.
 import { setupTestTelemetry } from '@brokertrace/testing';
-import { KafkaJsInstrumentation } from '@brokertrace/kafkajs';
+import { KafkaJsInstrumentation, traceKafka, untraceKafka } from '@brokertrace/kafkajs';
 import * as kafkajs from 'kafkajs';
 import type { KafkaMessage } from 'kafkajs';
 import { uniqueName } from '../harness/index.js';
@@ -59,4 +59,20 @@ it('traces clients created after the module is patched, and passes through once 
   await admin.disconnect();
   expect(send[0]!.attributes['messaging.kafka.cluster.id']).toBe(clusterId);
   expect(process[0]!.attributes['messaging.kafka.cluster.id']).toBe(clusterId);
+});
+
+it('traceKafka traces the clients of one Kafka instance, with the cluster id', async () => {
+  const client = traceKafka(await kafkaClient('explicit-kafka'));
+  const topic = uniqueName('trace-kafka');
+  await createTopics(client, [topic]);
+  const producer = client.producer();
+  await producer.connect();
+  await producer.send({ topic, messages: [{ value: 'a' }] });
+  await producer.disconnect();
+  const admin = client.admin();
+  await admin.connect();
+  const { clusterId } = await admin.describeCluster();
+  await admin.disconnect();
+  expect(untraceKafka(client)).toBe(true);
+  expect(t.spansNamed(`send ${topic}`)[0]!.attributes['messaging.kafka.cluster.id']).toBe(clusterId);
 });

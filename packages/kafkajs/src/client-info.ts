@@ -2,7 +2,13 @@
 // talks to and (through the cluster object its factory built, when the instrumentation saw it) the cluster id and
 // the Produce API version the broker accepts. Learned from the client's own instrumentation events and state,
 // with no extra round trip.
-import { ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_MESSAGING_CONSUMER_GROUP_NAME, onUnpatch } from '@brokertrace/core';
+import {
+  ATTR_MESSAGING_CONSUMER_GROUP_NAME,
+  ATTR_MESSAGING_DESTINATION_PARTITION_ID,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  onUnpatch,
+} from '@brokertrace/core';
 import type { Attributes } from '@opentelemetry/api';
 import { log } from './diag.js';
 import type { KafkaEvent } from './internal-types.js';
@@ -19,6 +25,9 @@ export interface ClusterLike {
 const PRODUCE_API_KEY = 0;
 export const PRODUCE_VERSION_WITH_HEADERS = 3;
 
+/** Partitions beyond this index do not get a metric attribute set of their own (bounded memory). */
+const MAX_PARTITION_SETS = 10000;
+
 /** Per traced client; filled as the client tells us. */
 export class ClientInfo {
   clientId: string | undefined;
@@ -32,6 +41,7 @@ export class ClientInfo {
   /** The no-headers warning was given for this client. */
   warnedNoHeaders = false;
   private metrics: Attributes | undefined;
+  private readonly byPartition: Attributes[] = [];
 
   constructor(init: { clientId?: string; groupId?: string; cluster?: ClusterLike } = {}) {
     this.clientId = init.clientId;
@@ -40,18 +50,21 @@ export class ClientInfo {
   }
 
   /**
-   * The low-cardinality attributes of this client for spans and metrics (group, broker address). One object
-   * until something new is learned, so core can cache the metric attribute sets built from it.
+   * The low-cardinality attributes of this client for spans and metrics (group, broker address, and the partition
+   * when one is given: a topic has few). The same object until something new is learned, so core can cache the
+   * metric attribute sets it builds from it.
    */
-  metricAttributes(): Attributes {
+  metricAttributes(partition?: number): Attributes {
     if (this.metrics === undefined) {
       const attributes: Attributes = {};
       if (this.groupId !== undefined) attributes[ATTR_MESSAGING_CONSUMER_GROUP_NAME] = this.groupId;
       if (this.serverAddress !== undefined) attributes[ATTR_SERVER_ADDRESS] = this.serverAddress;
       if (this.serverPort !== undefined) attributes[ATTR_SERVER_PORT] = this.serverPort;
       this.metrics = attributes;
+      this.byPartition.length = 0;
     }
-    return this.metrics;
+    if (partition === undefined || !Number.isSafeInteger(partition) || partition < 0 || partition > MAX_PARTITION_SETS) return this.metrics;
+    return (this.byPartition[partition] ??= { ...this.metrics, [ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(partition) });
   }
 
   /** `messaging.kafka.cluster.id`, once kafkajs has fetched metadata. */

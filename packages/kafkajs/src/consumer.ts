@@ -122,7 +122,7 @@ function processMessage<R>(
       facts,
       carrier: message.headers,
       attributes: processAttributes(state, partition, message),
-      metricAttributes: state.info.metricAttributes(),
+      metricAttributes: state.info.metricAttributes(partition),
     });
     telemetry.runHook(options.consumerHook, started.span, { topic, partition, message });
   } catch (err) {
@@ -262,7 +262,7 @@ function traceEachBatch(state: ConsumerState, handler: EachBatch, autoResolve: b
         parent: ROOT_CONTEXT,
         messages: links,
         attributes: consumerAttributes(state, { [ATTR_MESSAGING_DESTINATION_PARTITION_ID]: partitionId }),
-        metricAttributes: state.info.metricAttributes(),
+        metricAttributes: state.info.metricAttributes(partition),
       });
       tracing.telemetry.runHook(tracing.options.batchHook, started.span, { topic, partition, messages });
       trace = new BatchTrace(state, batch, started.context);
@@ -387,7 +387,7 @@ function startCommit(state: ConsumerState, commit: TopicCommit, startTime?: numb
     destination: commit.topic,
     operationName: 'commit',
     attributes: commitAttributes(state, commit),
-    metricAttributes: state.info.metricAttributes(),
+    metricAttributes: state.info.metricAttributes(commit.partitions.length === 1 ? commit.partitions[0]!.partition : undefined),
     startTime,
     // A commit kafkajs makes on its own runs in its fetch loop, whose context is not the application's.
     parent: startTime === undefined ? undefined : ROOT_CONTEXT,

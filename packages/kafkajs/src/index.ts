@@ -1,6 +1,8 @@
 // @brokertrace/kafkajs: one trace from kafkajs producers to every consumer.
 import type { ConsumedBatch, KafkaConsumer, KafkaProducer } from './internal-types.js';
-import { onUnpatch, unpatchMethods } from '@brokertrace/core';
+import { isPatched, onUnpatch, patchMethods, unpatchMethods } from '@brokertrace/core';
+import { ClientInfo } from './client-info.js';
+import { withClusterOf } from './cluster.js';
 import { KafkaTracing } from './tracing.js';
 import type { KafkaJsConfig } from './types.js';
 import { wrapConsumer, wrapProducer } from './wrap.js';
@@ -51,6 +53,52 @@ export function traceConsumer<C extends KafkaConsumer>(consumer: C, config?: Kaf
   let on = true;
   if (wrapConsumer(consumer, new KafkaTracing(config, () => on))) onUnpatch(consumer, () => (on = false));
   return consumer;
+}
+
+/** A kafkajs `Kafka` client, as far as {@link traceKafka} touches it. */
+export interface KafkaClientFactory {
+  producer(...args: never[]): unknown;
+  consumer(...args: never[]): unknown;
+}
+
+/**
+ * Traces every producer and consumer a kafkajs `Kafka` instance creates from now on, in place, and returns it:
+ * like {@link traceProducer} / {@link traceConsumer}, and also catching the cluster object kafkajs builds for each
+ * client, so that spans carry `messaging.kafka.cluster.id` and a broker without record headers is known before
+ * the first send (the explicit form of what `KafkaJsInstrumentation` does). Clients made earlier are left as
+ * they are. `untraceKafka` restores the instance. Throws `BrokerTraceConfigError` for a bad option, naming it.
+ *
+ * @example
+ * const kafka = traceKafka(new Kafka({ clientId: 'checkout', brokers }));
+ * const producer = kafka.producer(); // traced
+ */
+export function traceKafka<K extends KafkaClientFactory>(kafka: K, config?: KafkaJsConfig): K {
+  if (kafka === null || typeof kafka !== 'object' || isPatched(kafka)) return kafka;
+  let on = true;
+  const tracing = new KafkaTracing(config, () => on);
+  const patched = patchMethods(kafka, {
+    producer: (original) =>
+      function producer(this: unknown, ...args: unknown[]): unknown {
+        const { client, cluster } = withClusterOf(this, () => (original).apply(this, args));
+        if (on && client !== null && typeof client === 'object') wrapProducer(client, tracing, new ClientInfo({ cluster }));
+        return client;
+      },
+    consumer: (original) =>
+      function consumer(this: unknown, ...args: unknown[]): unknown {
+        const { client, cluster } = withClusterOf(this, () => (original).apply(this, args));
+        const groupId = (args[0] as { groupId?: unknown } | undefined)?.groupId;
+        const info = new ClientInfo({ cluster, groupId: typeof groupId === 'string' ? groupId : undefined });
+        if (on && client !== null && typeof client === 'object') wrapConsumer(client, tracing, info);
+        return client;
+      },
+  });
+  if (patched) onUnpatch(kafka, () => (on = false));
+  return kafka;
+}
+
+/** Restores a `Kafka` instance traced by {@link traceKafka} (its clients pass calls straight through); false if it was not traced. */
+export function untraceKafka(kafka: KafkaClientFactory): boolean {
+  return unpatchMethods(kafka);
 }
 
 /** Restores a producer traced by {@link traceProducer} to its original methods; returns false if it was not traced. */

@@ -4,7 +4,10 @@ import type { ConsumedMessage, ProducerMessage } from './internal-types.js';
 
 export type { ConsumedMessage, ProducerMessage, KafkaHeaders, KafkaHeaderValue } from './internal-types.js';
 
-/** What the producer hook sees: one message as it goes out (with our headers added). */
+/**
+ * What the producer hook sees: one message. For a single-message send, as it goes out (with our headers); for a
+ * create span of a multi-message send, as the caller built it (the create span ends when its context is injected).
+ */
 export interface KafkaProducerHookInfo {
   readonly topic: string;
   readonly message: ProducerMessage;
@@ -17,7 +20,7 @@ export interface KafkaConsumerHookInfo {
   readonly message: ConsumedMessage;
 }
 
-/** What the batch hook sees: the batch of an `eachBatch` call. */
+/** What the batch hook sees: the batch of an `eachBatch` call (its `process` span). */
 export interface KafkaBatchHookInfo {
   readonly topic: string;
   readonly partition: number;
@@ -36,7 +39,8 @@ export interface DeliveryTracking {
 export interface KafkaJsConfig extends MessagingInstrumentationConfig {
   /**
    * `messaging.client.id` on every span. Default: the `clientId` the Kafka client was built with, learned from
-   * the client's first request (spans before that carry none).
+   * the client's first request (spans before that carry none), together with the broker's address
+   * (`server.address`/`server.port`).
    */
   clientId?: string;
   /**
@@ -71,7 +75,7 @@ export interface KafkaJsConfig extends MessagingInstrumentationConfig {
   producerHook?: SpanHook<KafkaProducerHookInfo>;
   /** Adds attributes to each `process` span. */
   consumerHook?: SpanHook<KafkaConsumerHookInfo>;
-  /** Adds attributes to each `receive` span of `eachBatch`. */
+  /** Adds attributes to the `process` span of each `eachBatch` call (the one over the whole batch). */
   batchHook?: SpanHook<KafkaBatchHookInfo>;
 }
 

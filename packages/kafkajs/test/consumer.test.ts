@@ -189,7 +189,7 @@ describe('eachBatch', () => {
     expect(total('brokertrace.decisions')).toBe(3);
     // The handler's time is processing time.
     const processDuration = metrics['messaging.process.duration'] ?? [];
-    expect(processDuration.some((p) => p.attributes['messaging.consumer.group.name'] === 'billing')).toBe(true);
+    expect(processDuration.some((p) => p.attributes['messaging.consumer.group.name'] === 'billing' && p.attributes['messaging.destination.partition.id'] === '1')).toBe(true);
     expect((metrics['messaging.client.operation.duration'] ?? []).filter((p) => p.attributes['messaging.operation.type'] === 'receive')).toEqual([]);
   });
 

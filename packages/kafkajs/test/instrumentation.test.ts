@@ -1,6 +1,6 @@
 import { setupTestTelemetry } from '@brokertrace/testing';
 import * as kafkajs from 'kafkajs';
-import { KafkaJsInstrumentation, traceProducer } from '../src/index';
+import { KafkaJsInstrumentation, traceKafka, traceProducer, untraceKafka } from '../src/index';
 import { fakeConsumer, fakeProducer } from './fakes';
 
 const t = setupTestTelemetry();
@@ -88,6 +88,27 @@ describe('KafkaJsInstrumentation', () => {
     expect(sent[1]!.messages[0]!.headers?.traceparent).toBeDefined();
     expect(sent[2]!.messages[0]).toBe(plain);
     instrumentation.disable();
+  });
+
+  it('traceKafka: the explicit form, cluster id included, restored by untraceKafka', async () => {
+    const { exports, made } = fakeModule();
+    const kafka = traceKafka(new exports.Kafka());
+    expect(traceKafka(kafka)).toBe(kafka);
+    const producer = kafka.producer();
+    kafka.clusters[0]!.brokerPool.metadata = { clusterId: 'explicit-cluster' };
+    await producer.send({ topic: 'orders', messages: [{ value: 'a' }] });
+    const consumer = kafka.consumer({ groupId: 'billing' });
+    await consumer.run({ eachMessage: () => Promise.resolve() });
+    await made.consumers[0]!.deliver({ topic: 'orders', partition: 0, message: { ...made.producers[0]!.sent[0]!.messages[0]!, offset: '0', timestamp: String(Date.now()), key: null } });
+    const [send, process] = t.spans();
+    expect(send!.attributes['messaging.kafka.cluster.id']).toBe('explicit-cluster');
+    expect(process!.attributes).toMatchObject({ 'messaging.consumer.group.name': 'billing' });
+    expect(process!.parentSpanContext?.spanId).toBe(send!.spanContext().spanId);
+
+    expect(untraceKafka(kafka)).toBe(true);
+    expect(Object.hasOwn(kafka, 'producer')).toBe(false);
+    await producer.send({ topic: 'orders', messages: [{ value: 'b' }] });
+    expect(t.spans()).toHaveLength(2);
   });
 
   it('does not double spans when a client is also wrapped explicitly', async () => {
