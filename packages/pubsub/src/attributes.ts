@@ -15,7 +15,7 @@ export const ATTR_BROKERTRACE_GCP_PUBSUB_DEAD_LETTER_SOURCE_DELIVERY_COUNT = 'br
 /** Settle span of a `*WithResponse` call: the client's AckResponse (`SUCCESS`, `INVALID`, `PERMISSION_DENIED`...). */
 export const ATTR_BROKERTRACE_GCP_PUBSUB_ACK_RESPONSE = 'brokertrace.gcp_pubsub.ack_response';
 /** Settle span: the client was asked to wait for the service's answer (exactly-once delivery). */
-export const ATTR_MESSAGING_GCP_PUBSUB_EXACTLY_ONCE = 'brokertrace.gcp_pubsub.exactly_once_delivery';
+export const ATTR_BROKERTRACE_GCP_PUBSUB_EXACTLY_ONCE_DELIVERY = 'brokertrace.gcp_pubsub.exactly_once_delivery';
 
 /**
  * The `googclient_` keys the service is known to accept: Google's own client libraries write them (Node, Go,

@@ -5,12 +5,13 @@
 import {
   ATTR_MESSAGING_DESTINATION_SUBSCRIPTION_NAME,
   ATTR_MESSAGING_GCP_PUBSUB_MESSAGE_ACK_DEADLINE,
+  ATTR_MESSAGING_GCP_PUBSUB_MESSAGE_ACK_ID,
   ATTR_MESSAGING_MESSAGE_ID,
   isThenable,
 } from '@brokertrace/core';
 import { context } from '@opentelemetry/api';
 import type { Attributes, Span } from '@opentelemetry/api';
-import { ATTR_BROKERTRACE_GCP_PUBSUB_ACK_RESPONSE, ATTR_MESSAGING_GCP_PUBSUB_EXACTLY_ONCE, subscriptionId } from './attributes.js';
+import { ATTR_BROKERTRACE_GCP_PUBSUB_ACK_RESPONSE, ATTR_BROKERTRACE_GCP_PUBSUB_EXACTLY_ONCE_DELIVERY, subscriptionId } from './attributes.js';
 import { log } from './diag.js';
 import { messageFacts, processAttributes } from './facts.js';
 import type { ReceivedMessage, SubscriptionInternal } from './internal-types.js';
@@ -78,8 +79,10 @@ function settleStart(state: SubscriptionState, message: ReceivedMessage, kind: S
   const attributes: Attributes = {};
   const id = message.id;
   if (typeof id === 'string' && id !== '') attributes[ATTR_MESSAGING_MESSAGE_ID] = id;
+  const ackId = message.ackId;
+  if (typeof ackId === 'string' && ackId !== '') attributes[ATTR_MESSAGING_GCP_PUBSUB_MESSAGE_ACK_ID] = ackId;
   if (kind === 'modack' && typeof deadline === 'number' && Number.isFinite(deadline)) attributes[ATTR_MESSAGING_GCP_PUBSUB_MESSAGE_ACK_DEADLINE] = deadline;
-  if (withResponse && message.isExactlyOnceDelivery === true) attributes[ATTR_MESSAGING_GCP_PUBSUB_EXACTLY_ONCE] = true;
+  if (withResponse && message.isExactlyOnceDelivery === true) attributes[ATTR_BROKERTRACE_GCP_PUBSUB_EXACTLY_ONCE_DELIVERY] = true;
   return state.tracing.telemetry.startSettle({ destination: name, operationName: kind, metricAttributes, attributes });
 }
 
