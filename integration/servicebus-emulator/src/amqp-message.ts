@@ -109,7 +109,7 @@ export function batchParts(bytes: Buffer): Buffer[] {
   while (reader.remaining() > 0) {
     const section = reader.read();
     const code = codeOf(section.descriptor);
-    if (code === 0x75) parts.push(section.value as unknown as Buffer);
+    if (code === 0x75) parts.push(section.value);
   }
   if (parts.length === 0) throw new Error('the batch has no data sections');
   return parts;
@@ -199,5 +199,5 @@ export function withMessageId(stored: StoredMessage, messageId: string): StoredM
   fields.message_id = messageId;
   const writer = new T.Writer();
   writer.write((rheaMessage as unknown as { properties(o: object): { described(): Typed } }).properties(fields).described());
-  return { ...stored, properties: writer.toBuffer(), decoded: { ...stored.decoded, message_id: messageId } as Message };
+  return { ...stored, properties: writer.toBuffer(), decoded: { ...stored.decoded, message_id: messageId } };
 }

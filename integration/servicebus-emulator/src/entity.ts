@@ -44,7 +44,12 @@ export class DuplicateWindow {
   /** True when `messageId` was seen within the window (the message is then dropped); records it otherwise. */
   isDuplicate(messageId: unknown, now: number): boolean {
     if (messageId === undefined || messageId === null) return false;
-    const key = Buffer.isBuffer(messageId) ? messageId.toString('hex') : String(messageId as string);
+    // message-id may be a string, ulong, uuid or binary
+    const key =
+      typeof messageId === 'string' ? messageId
+      : typeof messageId === 'number' ? `#${messageId}`
+      : Buffer.isBuffer(messageId) ? messageId.toString('hex')
+      : JSON.stringify(messageId);
     for (const [id, until] of this.seen) {
       if (until > now) break; // insertion order is expiry order
       this.seen.delete(id);

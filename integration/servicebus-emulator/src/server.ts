@@ -2,7 +2,7 @@
 // and links routed by address to $cbs, <entity>/$management, or an entity (links.ts). Request/response
 // endpoints answer on the client's reply link, correlated by message-id. Anything we do not implement
 // is refused with an AMQP error that names it.
-import type { AddressInfo, Server } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { create_container, message as rheaMessage, type Connection, type Delivery, type EventContext, type Message, type Receiver, type Sender } from 'rhea';
 import { checkSasToken, Claims } from './cbs';
 import type { NamespaceConfig } from './config';
@@ -215,7 +215,7 @@ export async function startEmulator(config: NamespaceConfig, options: { host?: s
     treat_modified_as_released: false,
     require_sasl: true,
     max_frame_size: 65536,
-  } as unknown as Parameters<typeof container.listen>[0]) as unknown as Server;
+  } as unknown as Parameters<typeof container.listen>[0]);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);

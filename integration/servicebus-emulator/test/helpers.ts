@@ -1,9 +1,9 @@
 // Shared by the emulator's tests: one client per file, and receiving with a deadline (never sleeping).
-import { ServiceBusClient, type ServiceBusReceivedMessage, type ServiceBusReceiver } from '@azure/service-bus';
+import { ServiceBusClient, type ServiceBusClientOptions, type ServiceBusReceivedMessage, type ServiceBusReceiver } from '@azure/service-bus';
 import { servicebus } from '../../harness/index.js';
 
-export async function connect(): Promise<ServiceBusClient> {
-  return new ServiceBusClient((await servicebus()).connectionString);
+export async function connect(options?: ServiceBusClientOptions): Promise<ServiceBusClient> {
+  return new ServiceBusClient((await servicebus()).connectionString, options);
 }
 
 /** Receives until `count` messages arrived or `timeoutMs` passed; returns what arrived (not settled). */

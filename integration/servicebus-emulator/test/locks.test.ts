@@ -56,8 +56,9 @@ describe('Service Bus emulator: locks', () => {
             await new Promise((r) => setTimeout(r, LOCK_MS + 2500));
             void subscription.close().then(resolve);
           },
-          processError: async (args) => {
+          processError: (args) => {
             errors.push(args.error);
+            return Promise.resolve();
           },
         },
         { autoCompleteMessages: true },

@@ -51,10 +51,8 @@ describe('Service Bus emulator: scheduling and subscribe', () => {
     const arrived = new Countdown<ServiceBusReceivedMessage>(5, 15_000);
     const subscription = receiver.subscribe(
       {
-        processMessage: async (message) => arrived.push(message),
-        processError: async (args) => {
-          throw args.error;
-        },
+        processMessage: (message) => Promise.resolve(arrived.push(message)),
+        processError: (args) => Promise.reject(args.error),
       },
       { autoCompleteMessages: true },
     );

@@ -53,7 +53,7 @@ describe('Service Bus emulator: settlement', () => {
   it('stamps deadLetterSource on dead letters forwarded by ForwardDeadLetteredMessagesTo', async () => {
     await client.createSender('emu-dead-letter-forward').sendMessages({ body: 'fwd', messageId: 'dlf-1' });
     const receiver = client.createReceiver('emu-dead-letter-forward');
-    await receiver.deadLetterMessage(await receiveOne(receiver), { deadLetterReason: 'Forward me' });
+    await receiver.deadLetterMessage(await receiveOne(receiver), { deadLetterReason: 'Forward me', deadLetterErrorDescription: 'forwarded' });
     const collector = client.createReceiver('emu-dead-letter-collector');
     const m = await receiveOne(collector);
     expect(m.messageId).toBe('dlf-1');
