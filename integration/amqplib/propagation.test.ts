@@ -10,9 +10,17 @@ import { consumeN, openConnection, spanIds } from './helpers';
 
 // The propagators are devDependencies of @brokertrace/amqplib (the integration package is not ours to change).
 const fromAmqplib = { paths: [join(__dirname, '..', '..', 'packages', 'amqplib')] };
+type PropagatorClass<O = undefined> = new (options?: O) => TextMapPropagator;
 /* eslint-disable @typescript-eslint/no-require-imports */
-const b3 = require(require.resolve('@opentelemetry/propagator-b3', fromAmqplib)) as typeof import('@opentelemetry/propagator-b3');
-const otelCore = require(require.resolve('@opentelemetry/core', fromAmqplib)) as typeof import('@opentelemetry/core');
+const b3 = require(require.resolve('@opentelemetry/propagator-b3', fromAmqplib)) as {
+  B3Propagator: PropagatorClass<{ injectEncoding?: number }>;
+  B3InjectEncoding: { SINGLE_HEADER: number; MULTI_HEADER: number };
+};
+const otelCore = require(require.resolve('@opentelemetry/core', fromAmqplib)) as {
+  CompositePropagator: PropagatorClass<{ propagators: TextMapPropagator[] }>;
+  W3CTraceContextPropagator: PropagatorClass;
+  W3CBaggagePropagator: PropagatorClass;
+};
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 const t = setupTestTelemetry();

@@ -38,6 +38,8 @@ function endReceive(tracing: AmqplibTracing, call: GetCall, error: unknown, repl
   const { span } = telemetry.startBatch({
     ...destinationFields(destination),
     operationType: 'receive',
+    // One message or none: a single-message API (semconv S9: no messaging.batch.message_count).
+    batch: false,
     messages: message ? [{ facts: readFacts(message, queue, options.deadLetterIsReplay, options.redeliveries), carrier: message.properties?.headers }] : [],
     parent: call.parent,
     startTime: call.startTime,

@@ -120,9 +120,9 @@ describe('publish', () => {
     ch.confirms[0]!(null);
     ch.confirms[1]!(new Error('message nacked'));
     expect(calls).toEqual([[null]]);
-    const byName = Object.fromEntries(t.spans().map((s) => [s.name, s]));
-    expect(byName['send ex:ok']!.status.code).not.toBe(SpanStatusCode.ERROR);
-    expect(byName['send ex:bad']!.status.code).toBe(SpanStatusCode.ERROR);
+    const byName = Object.fromEntries(t.spans().map((s) => [String(s.attributes['messaging.destination.name']), s]));
+    expect(byName['ex:ok']!.status.code).not.toBe(SpanStatusCode.ERROR);
+    expect(byName['ex:bad']!.status.code).toBe(SpanStatusCode.ERROR);
     expect(t.openSpans()).toHaveLength(0);
   });
 
