@@ -32,7 +32,7 @@ function subscribeUntil(
           got.push(m);
         }
       },
-      processError: async () => undefined,
+      processError: () => Promise.resolve(),
     },
     options,
   );
@@ -110,9 +110,7 @@ describe('send and subscribe', () => {
     const receiver = traceReceiver(client.createReceiver(QUEUE));
     let calls = 0;
     const boom = new Error('handler failed');
-    const { got, close } = subscribeUntil(receiver, 2, async () => {
-      if (++calls === 1) throw boom;
-    });
+    const { got, close } = subscribeUntil(receiver, 2, () => (++calls === 1 ? Promise.reject(boom) : Promise.resolve()));
     await sender.sendMessages({ body: 'again', messageId: 'e2e-abandon' });
     const messages = await got.done;
     await waitFor(() => t.spansNamed(`complete ${QUEUE}`).length === 1);

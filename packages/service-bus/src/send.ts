@@ -50,13 +50,13 @@ function startSend(tracing: ServiceBusTracing, entity: Entity, operation: SendOp
     metricAttributes: entity.metricAttributes,
     onCreate: (span, i) => {
       const message = messages[i];
-      if (isObject(message)) telemetry.runHook(options.producerHook, span, { destination: entity.destination, message: message as ServiceBusMessageLike });
+      if (isObject(message)) telemetry.runHook(options.producerHook, span, { destination: entity.destination, message: message });
     },
   });
   for (let i = 0; i < messages.length; i++) {
     const message = messages[i];
     if (!isObject(message)) continue;
-    copies[i] = withContext(message as ServiceBusMessageLike, props[i], result.injections[i], options.writeDiagnosticId, replace);
+    copies[i] = withContext(message, props[i], result.injections[i], options.writeDiagnosticId, replace);
   }
   if (!batch || !telemetry.createSpans) {
     const only = messages.length === 1 && isObject(copies[0]) ? (copies[0] as ServiceBusMessageLike) : undefined;
@@ -121,11 +121,11 @@ export function traceCreateMessageBatch(tracing: ServiceBusTracing, entity: Enti
 function traceBatch(tracing: ServiceBusTracing, entity: Entity, batch: MessageBatchLike): void {
   if (tracing.batches.has(batch)) return;
   const creations: Array<SpanContext | undefined> = [];
-  const original = batch.tryAddMessage;
+  const original = batch.tryAddMessage as Method;
   try {
     Object.defineProperty(batch, 'tryAddMessage', {
       value: function tryAddMessage(this: unknown, ...args: unknown[]): unknown {
-        return addTraced(tracing, entity, creations, original as Method, this, args);
+        return addTraced(tracing, entity, creations, original, this, args);
       },
       writable: true,
       enumerable: false,
@@ -143,7 +143,7 @@ function addTraced(tracing: ServiceBusTracing, entity: Entity, creations: Array<
   const { telemetry, options } = tracing;
   let span: Span | undefined;
   let creation: SpanContext | undefined;
-  let copy: ServiceBusMessageLike = message as ServiceBusMessageLike;
+  let copy: ServiceBusMessageLike = message;
   try {
     const props = propertiesOf(copy);
     const replace = telemetry.config.existingContext === 'replace';

@@ -40,7 +40,7 @@ export function traceSettle(tracing: ServiceBusTracing, entity: Entity, operatio
     if (!tracing.isActive() || tracing.telemetry.isIgnored(entity.destination) || !isObject(message)) return original.apply(this, args);
     let span: Span | undefined;
     try {
-      span = startSettleSpan(tracing, entity, operation, message as ReceivedMessageLike, undefined, false);
+      span = startSettleSpan(tracing, entity, operation, message, undefined, false);
     } catch (err) {
       log.error(`could not trace ${operation}`, err);
     }
@@ -99,7 +99,7 @@ export function hookLinkSettlement(tracing: ServiceBusTracing, entity: Entity, l
         let span: Span | undefined;
         const parent = tracing.processed.get(message) ?? context.active();
         try {
-          span = startSettleSpan(tracing, entity, operation, message as ReceivedMessageLike, parent, true);
+          span = startSettleSpan(tracing, entity, operation, message, parent, true);
         } catch (err) {
           log.error(`could not trace the automatic ${operation}`, err);
         }

@@ -40,10 +40,10 @@ export function wrapSender(sender: SenderLike, tracing: ServiceBusTracing, host?
   }
   const entity = entityOf(path, serverOf(sender._context, host));
   return patchMethods(sender, {
-    sendMessages: (original) => traceSendMessages(tracing, entity, original as Method),
-    createMessageBatch: (original) => traceCreateMessageBatch(tracing, entity, original as Method),
-    scheduleMessages: (original) => traceScheduleMessages(tracing, entity, original as Method),
-    cancelScheduledMessages: (original) => traceCancelScheduled(tracing, entity, original as Method),
+    sendMessages: (original) => traceSendMessages(tracing, entity, original),
+    createMessageBatch: (original) => traceCreateMessageBatch(tracing, entity, original),
+    scheduleMessages: (original) => traceScheduleMessages(tracing, entity, original),
+    cancelScheduledMessages: (original) => traceCancelScheduled(tracing, entity, original),
   });
 }
 
@@ -62,15 +62,15 @@ export function wrapReceiver(receiver: ReceiverLike, tracing: ServiceBusTracing,
     hookLinkSettlement(tracing, entity, receiver._messageSession);
   };
   const patched = patchMethods(receiver, {
-    receiveMessages: (original) => tracePull(tracing, entity, 'receive', original as Method),
-    peekMessages: (original) => tracePull(tracing, entity, 'peek', original as Method),
-    receiveDeferredMessages: (original) => tracePull(tracing, entity, 'receive_deferred', original as Method),
-    subscribe: (original) => traceSubscribe(tracing, entity, original as Method, hookLinks),
-    completeMessage: (original) => traceSettle(tracing, entity, 'complete', original as Method),
-    abandonMessage: (original) => traceSettle(tracing, entity, 'abandon', original as Method),
-    deferMessage: (original) => traceSettle(tracing, entity, 'defer', original as Method),
-    deadLetterMessage: (original) => traceSettle(tracing, entity, 'dead_letter', original as Method),
-    renewMessageLock: (original) => traceSettle(tracing, entity, 'renew_message_lock', original as Method),
+    receiveMessages: (original) => tracePull(tracing, entity, 'receive', original),
+    peekMessages: (original) => tracePull(tracing, entity, 'peek', original),
+    receiveDeferredMessages: (original) => tracePull(tracing, entity, 'receive_deferred', original),
+    subscribe: (original) => traceSubscribe(tracing, entity, original, hookLinks),
+    completeMessage: (original) => traceSettle(tracing, entity, 'complete', original),
+    abandonMessage: (original) => traceSettle(tracing, entity, 'abandon', original),
+    deferMessage: (original) => traceSettle(tracing, entity, 'defer', original),
+    deadLetterMessage: (original) => traceSettle(tracing, entity, 'dead_letter', original),
+    renewMessageLock: (original) => traceSettle(tracing, entity, 'renew_message_lock', original),
   });
   if (patched) {
     try {
