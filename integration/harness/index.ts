@@ -116,3 +116,25 @@ export async function rabbitmqctl(...args: string[]): Promise<string> {
   if (result.code !== 0) throw new Error(`rabbitmqctl ${args.join(' ')} failed (${result.code}):\n${result.stdout}${result.stderr}`);
   return result.stdout;
 }
+
+async function servicebusLever(path: string): Promise<Record<string, unknown>> {
+  const { server } = nativeOf('servicebus');
+  const response = await fetch(`http://127.0.0.1:${server.ports.control}${path}`, { method: 'POST' });
+  const body = (await response.json()) as Record<string, unknown>;
+  if (!response.ok) throw new Error(`servicebus emulator ${path}: ${String(body.error)}`);
+  return body;
+}
+
+/**
+ * Drops, at the socket, the client connections of the harness's Service Bus emulator that have a link to
+ * `entity` (a queue, `topic/Subscriptions/name`, a topic), or every connection; resolves with how many.
+ */
+export async function dropServicebusConnections(entity?: string): Promise<number> {
+  const query = entity === undefined ? '' : `?entity=${encodeURIComponent(entity)}`;
+  return Number((await servicebusLever(`/connections/drop${query}`)).dropped);
+}
+
+/** Ends every lock of one queue or subscription (`topic/Subscriptions/name`) now, as if it had expired. */
+export async function expireServicebusLocks(entity: string): Promise<number> {
+  return Number((await servicebusLever(`/locks/expire?entity=${encodeURIComponent(entity)}`)).expired);
+}

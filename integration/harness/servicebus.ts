@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ServiceBusClient } from '@azure/service-bus';
 import type { BrokerDriver } from './driver';
-import { freePort } from './process';
+import { freePorts } from './process';
 
 export const SERVICEBUS_CONFIG = join(__dirname, '..', 'servicebus-emulator', 'config.json');
 const EMULATOR_MAIN = join(__dirname, '..', 'servicebus-emulator', 'src', 'main.ts');
@@ -89,19 +89,20 @@ export const servicebusDriver: BrokerDriver<'servicebus'> = {
   },
 
   async planNative(dir) {
-    const port = await freePort();
+    const [port, control] = (await freePorts(2)) as [number, number];
     // the emulator is TypeScript: run it through tsx's loader, with the Node that runs the harness
     const tsx = pathToFileURL(require.resolve('tsx')).href;
     return {
       settings: { connectionString: emulatorConnectionString('127.0.0.1', port) },
       server: {
         dir,
-        ports: { amqp: port },
+        // control: the emulator's fault levers (integration/servicebus-emulator/src/control.ts)
+        ports: { amqp: port, control },
         processes: [
           {
             name: 'servicebus-emulator',
             command: process.execPath,
-            args: ['--import', tsx, EMULATOR_MAIN, '--config', SERVICEBUS_CONFIG, '--host', '127.0.0.1', '--port', String(port)],
+            args: ['--import', tsx, EMULATOR_MAIN, '--config', SERVICEBUS_CONFIG, '--host', '127.0.0.1', '--port', String(port), '--control-port', String(control)],
             env: {},
             cwd: dir,
             logFile: join(dir, 'server.log'),

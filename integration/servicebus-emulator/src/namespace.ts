@@ -93,6 +93,11 @@ export class Namespace implements Router {
     entity.enqueue(message);
   }
 
+  /** The queue, subscription or dead-letter queue at `path`, for the fault levers. */
+  entity(path: string): Entity | undefined {
+    return this.entities.get(path.toLowerCase());
+  }
+
   close(): void {
     for (const entity of this.entities.values()) entity.close();
   }

@@ -26,11 +26,15 @@ interface ConnectionState {
   claims: Claims;
   /** Our senders by the client's reply-to address (their target). */
   replyLinks: Map<string, Sender>;
+  /** Entity paths (lower case) this connection has links to: what the drop lever selects by. */
+  paths: Set<string>;
 }
 
 export interface Emulator {
   port: number;
   namespace: Namespace;
+  /** Fault lever: drops client connections at the socket (as a network failure would): those with a link to `entity`, or all. */
+  dropConnections(entity?: string): number;
   close(): Promise<void>;
 }
 
@@ -43,12 +47,14 @@ export async function startEmulator(config: NamespaceConfig, options: { host?: s
   container.sasl_server_mechanisms.enable_plain((user: string, password: string) => user === config.keyName && password === config.key);
 
   const connections = new WeakMap<Connection, ConnectionState>();
+  const open = new Set<Connection>();
+  container.on('connection_open', (context: EventContext) => void open.add(context.connection));
   const incoming = new WeakMap<Receiver, IncomingLink | Endpoint>();
   const outgoing = new WeakMap<Sender, OutgoingLink>();
   const stateOf = (connection: Connection): ConnectionState => {
     let state = connections.get(connection);
     if (!state) {
-      state = { claims: new Claims(), replyLinks: new Map() };
+      state = { claims: new Claims(), replyLinks: new Map(), paths: new Set() };
       connections.set(connection, state);
     }
     return state;
@@ -76,6 +82,7 @@ export async function startEmulator(config: NamespaceConfig, options: { host?: s
         throw new AmqpFailure(CONDITION.notAllowed, `Cannot send to the dead-letter queue '${resolved.entity.path}'.`, 400);
       }
       stateOf(context.connection).claims.require(target.path);
+      stateOf(context.connection).paths.add(target.path.toLowerCase());
       (link as unknown as { local: { attach: { max_message_size: number } } }).local.attach.max_message_size = target.settings.maxMessageSizeBytes;
       incoming.set(link, new IncomingLink(link, target));
     } catch (error) {
@@ -114,6 +121,7 @@ export async function startEmulator(config: NamespaceConfig, options: { host?: s
         throw new AmqpFailure(CONDITION.notAllowed, `Cannot receive from the topic '${resolved.topic.path}': receive from one of its subscriptions.`, 400);
       }
       stateOf(context.connection).claims.require(resolved.entity.path);
+      stateOf(context.connection).paths.add(resolved.entity.path.toLowerCase());
       attach.local.attach.snd_settle_mode = attach.remote.attach.snd_settle_mode;
       attach.local.attach.rcv_settle_mode = attach.remote.attach.rcv_settle_mode;
       const consumer = new OutgoingLink(link, resolved.entity);
@@ -200,6 +208,7 @@ export async function startEmulator(config: NamespaceConfig, options: { host?: s
       dropSender(sender, connection);
     }
     connections.delete(connection);
+    open.delete(connection);
   };
   container.on('connection_close', (context: EventContext) => dropConnection(context.connection));
   container.on('disconnected', (context: EventContext) => dropConnection(context.connection));
@@ -224,6 +233,11 @@ export async function startEmulator(config: NamespaceConfig, options: { host?: s
   return {
     port,
     namespace,
+    dropConnections: (entity?: string) => {
+      const chosen = [...open].filter((c) => entity === undefined || connections.get(c)?.paths.has(entity.toLowerCase()));
+      for (const connection of chosen) (connection as unknown as { socket?: { destroy(): void } }).socket?.destroy();
+      return chosen.length;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         namespace.close();
