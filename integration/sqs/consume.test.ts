@@ -66,7 +66,7 @@ it('links an old message (stale) and records its age', async () => {
   await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'old' }));
   await new Promise((r) => setTimeout(r, 200));
   const message = await receiveOne(client, url);
-  await processMessage(message, {}, () => undefined);
+  processMessage(message, {}, () => undefined);
   const [send] = t.spansNamed(`send ${nameOf(url)}`);
   const [process] = t.spansNamed(`process ${nameOf(url)}`);
   expect(process!.attributes['brokertrace.decision.relationship']).toBe('link');
@@ -86,10 +86,10 @@ it('re-receives after visibility timeout 0 with ApproximateReceiveCount 2: child
     const url = await createQueue(client, 'redeliver');
     await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'again' }));
     const first = await receiveOne(client, url, { VisibilityTimeout: 0 });
-    await processMessage(first, {}, () => undefined);
+    processMessage(first, {}, () => undefined);
     const second = await receiveOne(client, url, { VisibilityTimeout: 0 });
     expect(second.Attributes).toBeUndefined();
-    await processMessage(second, {}, () => undefined);
+    processMessage(second, {}, () => undefined);
     const [send] = t.spansNamed(`send ${nameOf(url)}`);
     const [p1, p2] = t.spansNamed(`process ${nameOf(url)}`);
     expect(p1!.attributes).toMatchObject({ 'brokertrace.message.delivery_count': 1, 'brokertrace.decision.relationship': 'child' });
@@ -105,12 +105,12 @@ it('links a message a redrive policy moved to the dead-letter queue, reason rede
   // in the dead-letter queue with its receive count above maxChildDeliveries (3) instead, as on SQS.
   const source = await createQueue(client, 'src', { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: await queueArn(client, dlq), maxReceiveCount: 3 }) });
   await client.send(new SendMessageCommand({ QueueUrl: source, MessageBody: 'poison' }));
-  for (let i = 0; i < 3; i++) await processMessage(await receiveOne(client, source, { VisibilityTimeout: 0 }), {}, () => undefined);
+  for (let i = 0; i < 3; i++) processMessage(await receiveOne(client, source, { VisibilityTimeout: 0 }), {}, () => undefined);
   // The next receive finds the count exhausted: SQS moves the message to the dead-letter queue.
   const { Messages = [] } = await client.send(new ReceiveMessageCommand({ QueueUrl: source, WaitTimeSeconds: 1 }));
   expect(Messages).toHaveLength(0);
   const replayed = await receiveOne(client, dlq);
-  await processMessage(replayed, {}, () => undefined);
+  processMessage(replayed, {}, () => undefined);
   const [send] = t.spansNamed(`send ${nameOf(source)}`);
   const sourceProcesses = t.spansNamed(`process ${nameOf(source)}`);
   expect(sourceProcesses.map((p) => p.attributes['brokertrace.decision.relationship'])).toEqual(['child', 'child', 'child']);
@@ -129,7 +129,7 @@ it('traces a FIFO queue with content-based deduplication: the duplicate send is 
   expect(Messages).toHaveLength(1);
   expect(Messages[0]!.MessageId).toBe(a.MessageId);
   expect(Messages[0]!.Attributes).toBeUndefined();
-  await processMessage(Messages[0]!, {}, () => undefined);
+  processMessage(Messages[0]!, {}, () => undefined);
   const sends = t.spansNamed(`send ${nameOf(url)}`);
   const [process] = t.spansNamed(`process ${nameOf(url)}`);
   expect(sends.map((s) => s.spanContext().spanId)).toContain(process!.parentSpanContext?.spanId);
@@ -164,7 +164,7 @@ it('continues a trace that arrives only as AWSTraceHeader (X-Ray)', async () => 
   const client = await tracedClient();
   const message = await receiveOne(client, url);
   expect(message.Attributes).toBeUndefined();
-  await processMessage(message, {}, () => undefined);
+  processMessage(message, {}, () => undefined);
   const [process] = t.spansNamed(`process ${nameOf(url)}`);
   expect(process!.spanContext().traceId).toBe('5759e988bd862e3fe1be46a994272793');
   expect(process!.parentSpanContext?.spanId).toBe('53995c3f42cd8ad8');
@@ -185,7 +185,7 @@ it('reads the context from an SNS notification envelope (no raw delivery)', asyn
   await plain.send(new SendMessageCommand({ QueueUrl: url, MessageBody: JSON.stringify(envelope) }));
   const client = await tracedClient();
   const message = await receiveOne(client, url);
-  await processMessage(message, {}, () => undefined);
+  processMessage(message, {}, () => undefined);
   const [process] = t.spansNamed(`process ${nameOf(url)}`);
   expect(process!.spanContext().traceId).toBe('4bf92f3577b34da6a3ce929d0e0e4736');
   expect(process!.attributes['brokertrace.sqs.sns_envelope']).toBe(true);

@@ -1,6 +1,7 @@
 // sqs-consumer (the most used polling library) with a traced client and through SqsInstrumentation: a process
 // span per message and per batch, the handler's return value passed through (sqs-consumer deletes only what the
 // handler returns), the delete a settle span under the process span.
+import { SpanStatusCode } from '@opentelemetry/api';
 import { setupTestTelemetry } from '@brokertrace/testing';
 import { SqsInstrumentation, processMessage, sqsTracing } from '@brokertrace/sqs';
 import { current, sqsConsumer } from '../../packages/sqs/test/sdk.js';
@@ -128,9 +129,9 @@ it('through SqsInstrumentation: the client sqs-consumer creates is traced, proce
     const creates = t.spansNamed(`create ${batchQueue}`);
     const batchProcesses = t.spansNamed(`process ${batchQueue}`);
     // The first batch failed (sqs-consumer caught it and left the messages), the redelivery succeeded.
-    const failedSpan = batchProcesses.find((p) => p.status.code === 2 /* ERROR */);
+    const failedSpan = batchProcesses.find((p) => p.status.code === SpanStatusCode.ERROR);
     expect(failedSpan).toBeDefined();
-    const ok = batchProcesses.filter((p) => p.status.code !== 2);
+    const ok = batchProcesses.filter((p) => p.status.code !== SpanStatusCode.ERROR);
     const linked = ok.flatMap((p) => p.links.map((l) => l.context.spanId)).sort();
     expect(linked).toEqual(creates.map((c) => c.spanContext().spanId).sort());
     for (const p of batchProcesses) expect(p.kind).toBe(4 /* CONSUMER */);

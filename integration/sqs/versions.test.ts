@@ -23,7 +23,7 @@ it.each([
   aggregated.middlewareStack.use(sqsTracing());
   const { Messages = [] } = await aggregated.receiveMessage({ QueueUrl: url, WaitTimeSeconds: 2 });
   expect(Messages).toHaveLength(1);
-  await processMessage(Messages[0]!, {}, () => undefined);
+  processMessage(Messages[0]!, {}, () => undefined);
   const queue = url.slice(url.lastIndexOf('/') + 1);
   const [send] = t.spansNamed(`send ${queue}`);
   const [receive] = t.spansNamed(`receive ${queue}`);

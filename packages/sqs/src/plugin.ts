@@ -14,7 +14,8 @@ export const MIDDLEWARE_NAME = 'brokertraceSqsMiddleware';
 
 /** A client plugin, as `client.middlewareStack.use()` takes it. */
 export interface SqsTracingPlugin {
-  applyToStack(stack: MiddlewareStackLike): void;
+  /** Adds the middleware to a client's middleware stack (typed loosely: any SDK version's stack is accepted). */
+  applyToStack(stack: object): void;
 }
 
 /** The middleware, asking `source` at each call which tracing is in force (undefined: pass through). */
@@ -46,8 +47,8 @@ export function tracingMiddleware(source: () => SqsTracing | undefined): Initial
 export function pluginFor(source: () => SqsTracing | undefined): SqsTracingPlugin {
   const middleware = tracingMiddleware(source);
   return {
-    applyToStack(stack: MiddlewareStackLike): void {
-      stack.add(middleware, { step: 'initialize', priority: 'high', name: MIDDLEWARE_NAME, override: true, tags: ['BROKERTRACE', 'TRACE_CONTEXT_PROPAGATION'] });
+    applyToStack(stack: object): void {
+      (stack as MiddlewareStackLike).add(middleware, { step: 'initialize', priority: 'high', name: MIDDLEWARE_NAME, override: true, tags: ['BROKERTRACE', 'TRACE_CONTEXT_PROPAGATION'] });
     },
   };
 }

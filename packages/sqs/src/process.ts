@@ -4,7 +4,7 @@
 import { ATTR_MESSAGING_MESSAGE_ID } from '@brokertrace/core';
 import type { ConsumedMessage, MessageFacts } from '@brokertrace/core';
 import { context } from '@opentelemetry/api';
-import type { Attributes, Context, Span, TextMapGetter } from '@opentelemetry/api';
+import type { Attributes, Context, Span } from '@opentelemetry/api';
 import { carrierOf, sqsCarrierGetter } from './carrier.js';
 import type { SqsCarrier } from './carrier.js';
 import { log } from './diag.js';
@@ -123,7 +123,7 @@ export function startMessageSpan(fallback: SqsTracing | undefined, message: SqsM
       destination: view.queueName,
       facts: view.facts,
       carrier: view.carrier,
-      getter: sqsCarrierGetter as TextMapGetter<unknown>,
+      getter: sqsCarrierGetter,
       parent: options?.parent ?? context.active(),
       countedByReceive: view.countedByReceive,
       attributes: spanAttributes(view),
@@ -161,7 +161,7 @@ export function startBatchSpan(fallback: SqsTracing | undefined, messages: Reado
       destination: queueName,
       operationType: 'process',
       messages: views.map((v): ConsumedMessage => ({ facts: v.facts, carrier: v.carrier })),
-      getter: sqsCarrierGetter as TextMapGetter<unknown>,
+      getter: sqsCarrierGetter,
       parent: options?.parent ?? context.active(),
       attributes: queueUrl !== undefined ? { [ATTR_AWS_SQS_QUEUE_URL]: queueUrl } : undefined,
       metricAttributes: tracing.endpoints.attributesOf(queueUrl),

@@ -3,7 +3,7 @@
 // for processMessage; a CLIENT receive span with one link per message.
 import type { ConsumedMessage } from '@brokertrace/core';
 import { context, propagation } from '@opentelemetry/api';
-import type { Attributes, Context, TextMapGetter } from '@opentelemetry/api';
+import type { Attributes, Context } from '@opentelemetry/api';
 import { isValidAttributeName, md5OfAttributes } from './attributes.js';
 import { setRequestId } from './call.js';
 import { carrierOf, sqsCarrierGetter } from './carrier.js';
@@ -165,7 +165,7 @@ function received(
     destination: queueName,
     operationType: 'receive',
     messages: consumed,
-    getter: sqsCarrierGetter as TextMapGetter<unknown>,
+    getter: sqsCarrierGetter,
     parent: ambient,
     startTime,
     attributes,

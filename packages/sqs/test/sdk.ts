@@ -6,5 +6,7 @@ import * as before1046 from 'client-sqs-3.1040';
 import * as sqsConsumer from 'sqs-consumer';
 
 export { current, before1046, sqsConsumer };
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 export const CURRENT_VERSION = (require('@aws-sdk/client-sqs/package.json') as { version: string }).version;
+// eslint-disable-next-line @typescript-eslint/no-require-imports
 export const BEFORE_1046_VERSION = (require('client-sqs-3.1040/package.json') as { version: string }).version;
