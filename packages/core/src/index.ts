@@ -25,7 +25,7 @@ export { DeliveryCounter } from './duplicates.js';
 export type { DeliveryCounterOptions } from './duplicates.js';
 export { BrokerTraceConfigError } from './errors.js';
 export { MessagingTelemetry, errorType, isThenable } from './telemetry.js';
-export type { BatchStart, MessagingTelemetryOptions, ProcessResult, ProcessStart, ReceiveStart, ReceivedMessage, SettleStart } from './telemetry.js';
+export type { BatchStart, CreateResult, CreateStart, MessagingTelemetryOptions, ProcessResult, ProcessStart, ReceiveStart, ReceivedMessage, SettleStart } from './telemetry.js';
 export type { OutgoingMessage, SendResult, SendStart } from './producer.js';
 export { creationContextOf, creationLinkAttributes, resolveConsumerContext } from './consumer-context.js';
 export type { ConsumedMessage, ConsumerContext, ConsumerContextInput, ConsumerTrust } from './consumer-context.js';

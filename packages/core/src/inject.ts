@@ -41,6 +41,17 @@ interface Budget {
   maxValueBytes: number;
   maxTotalBytes: number;
   overhead: number;
+  accepts: ((key: string, value: string) => boolean) | undefined;
+}
+
+/** The broker's own rule for one entry; a throwing rule refuses it (never throws). */
+function accepted(accepts: (key: string, value: string) => boolean, key: string, value: string): boolean {
+  try {
+    return accepts(key, value) === true;
+  } catch (err) {
+    log.debug('the carrier limits\' acceptsEntry threw; the field is left out', err);
+    return false;
+  }
 }
 
 function limitOf(value: number | undefined): number {
@@ -105,6 +116,7 @@ function place(
     if (out === '') return undefined;
     valueBytes = utf8Length(out);
   }
+  if (budget.accepts !== undefined && !accepted(budget.accepts, key, out)) return undefined;
   budget.entries = entriesAfter;
   budget.total = totalWithout + keyBytes + valueBytes + budget.overhead;
   return out;
@@ -143,6 +155,7 @@ export function injectContext(ctx: Context, existing: ExistingEntries, limits?: 
       maxValueBytes: limitOf(limits?.maxValueBytes),
       maxTotalBytes: limitOf(limits?.maxTotalBytes),
       overhead: limits?.entryOverheadBytes ?? 0,
+      accepts: typeof limits?.acceptsEntry === 'function' ? limits.acceptsEntry : undefined,
     };
     if (budget.maxEntries !== Infinity || budget.maxTotalBytes !== Infinity) measureExisting(existing, budget);
 

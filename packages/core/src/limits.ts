@@ -13,8 +13,9 @@ export const RABBITMQ_DEFAULT_FRAME_MAX = 131072;
 
 /**
  * What each broker lets a message carry in its metadata. Budgets count what the message already holds.
- * - `aws_sqs`: at most 10 message attributes, names <= 256, message incl. attributes <= 256 KiB (queue default);
- *   each attribute also carries its DataType (`String`, 6 bytes).
+ * - `aws_sqs`: at most 10 message attributes, names <= 256, message incl. attributes <= 1 MiB (SQS's default
+ *   and maximum since 2025; a queue may be configured lower: pass its own limits); each attribute also carries
+ *   its DataType (`String`, 6 bytes).
  * - `gcp_pubsub`: at most 100 attributes, key <= 256 bytes, value <= 1024 bytes.
  * - `servicebus`: each application property <= 32 KiB, all properties <= 64 KiB.
  * - `kafka`: headers count toward the record size, `max.request.size` 1 MiB by default.
@@ -22,7 +23,7 @@ export const RABBITMQ_DEFAULT_FRAME_MAX = 131072;
  *   {@link RABBITMQ_HEADER_FRAME_MARGIN}; each table entry costs 6 bytes of encoding.
  */
 export const BROKER_LIMITS: Readonly<Record<MessagingSystem, Readonly<CarrierLimits>>> = Object.freeze({
-  aws_sqs: Object.freeze({ maxEntries: 10, maxKeyBytes: 256, maxTotalBytes: 262144, entryOverheadBytes: 6 }),
+  aws_sqs: Object.freeze({ maxEntries: 10, maxKeyBytes: 256, maxTotalBytes: 1048576, entryOverheadBytes: 6 }),
   gcp_pubsub: Object.freeze({ maxEntries: 100, maxKeyBytes: 256, maxValueBytes: 1024 }),
   servicebus: Object.freeze({ maxValueBytes: 32768, maxTotalBytes: 65536 }),
   kafka: Object.freeze({ maxTotalBytes: 1048576 }),

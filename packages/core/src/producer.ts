@@ -31,6 +31,24 @@ export interface SendStart extends SpanStart {
   /** The messages of this call, in order; `injections` answers for each. */
   messages?: ReadonlyArray<OutgoingMessage>;
   /**
+   * How many messages the call sends when the package does not hand them over (`messages` absent), e.g. a
+   * batch RPC whose messages got their context earlier through {@link MessagingTelemetry.startCreate}: sets
+   * `messaging.batch.message_count` (with `batch`) and is counted in `messaging.client.sent.messages`. The send
+   * span is then CLIENT (no message carries its context). Ignored when `messages` is given.
+   */
+  messageCount?: number;
+  /**
+   * Extra links handed to the tracer at start, after the ones computed here (create spans, kept contexts), e.g.
+   * the create spans a package started earlier.
+   */
+  links?: ReadonlyArray<Link>;
+  /**
+   * `false`: the create spans stay open and are returned in {@link SendResult.creates}; the package ends each
+   * with `telemetry.end(span, error?)` once the broker answered for that message (SQS `SendMessageBatch`
+   * answers per entry). Default `true`: each create span ends right after its context was injected.
+   */
+  endCreates?: boolean;
+  /**
    * Called with each message's `create` span, after its start and before its end (the place for a package's
    * per-message hook). A throwing callback is logged and ignored.
    */
@@ -48,6 +66,11 @@ export interface SendResult {
    * leave the message's headers as they are (it kept its own context, or there is nothing to add).
    */
   injections: Array<InjectResult | undefined>;
+  /**
+   * Only with `endCreates: false`: message i's open `create` span, `undefined` where the message has none (it
+   * kept its own context, or no create spans were made). End each with `telemetry.end(span, error?)`.
+   */
+  creates?: Array<Span | undefined>;
 }
 
 /** The telemetry's operations this file orders (bound once per telemetry). */
@@ -65,7 +88,7 @@ export interface SendMachinery {
  * The context a message already carries (the caller's custom creation context), or undefined. Reads it only
  * when one of the propagator's own keys is there, exactly spelt: messages without a context cost no extraction.
  */
-function carriedContext(message: OutgoingMessage, fields: readonly string[]): SpanContext | undefined {
+export function keptContext(message: OutgoingMessage, fields: readonly string[]): SpanContext | undefined {
   const existing = message.existing;
   if (existing === null || existing === undefined || typeof existing !== 'object') return undefined;
   const getter = message.getter;
@@ -83,7 +106,12 @@ function carriedContext(message: OutgoingMessage, fields: readonly string[]): Sp
   return present ? extractSpanContext(existing, getter) : undefined;
 }
 
-function isEmpty(result: InjectResult): boolean {
+/** A package's message count as a metric value: a whole number >= 0 (anything else counts 0). */
+function countOf(value: number | undefined): number {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? Math.floor(value) : 0;
+}
+
+export function isEmpty(result: InjectResult): boolean {
   if (result.dropped.length > 0) return false;
   for (const key in result.fields) if (Object.hasOwn(result.fields, key)) return false;
   return true;
@@ -104,11 +132,13 @@ export function startSendOperation(machinery: SendMachinery, s: SendStart, paren
   const options = machinery.options();
   const fields = options.keepExistingContext && n > 0 ? propagation.fields() : undefined;
   const useCreates = s.batch === true && options.createSpans;
+  const endCreates = s.endCreates !== false;
+  const creates = endCreates ? undefined : new Array<Span | undefined>(n);
   let links: Link[] | undefined;
   let pending: number[] | undefined;
   for (let i = 0; i < n; i++) {
     const message = messages[i]!;
-    const kept = fields !== undefined ? carriedContext(message, fields) : undefined;
+    const kept = fields !== undefined ? keptContext(message, fields) : undefined;
     if (kept !== undefined) {
       (links ??= []).push({ context: kept });
       continue;
@@ -126,13 +156,19 @@ export function startSendOperation(machinery: SendMachinery, s: SendStart, paren
       }
     }
     const result = machinery.inject(create, parent, message.existing, message.limits);
-    machinery.end(create);
+    if (creates !== undefined) creates[i] = create;
+    else machinery.end(create);
     injections[i] = isEmpty(result) ? undefined : result;
     (links ??= []).push({ context: create.spanContext() });
   }
+  const extra = s.links;
+  if (extra !== undefined) for (let i = 0; i < extra.length; i++) (links ??= []).push(extra[i]!);
+  const counted = s.messages === undefined && s.messageCount !== undefined;
+  const count = counted ? countOf(s.messageCount) : n;
   // PRODUCER when its own context is some message's creation context, CLIENT otherwise (the conventions' rule).
-  const kind = pending !== undefined || n === 0 ? SpanKind.PRODUCER : SpanKind.CLIENT;
-  const span = machinery.startSendSpan(s, kind, links, parent, n);
+  // Without messages or a count, the package injects the send span's context itself (`telemetry.inject`).
+  const kind = pending !== undefined || (n === 0 && !counted) ? SpanKind.PRODUCER : SpanKind.CLIENT;
+  const span = machinery.startSendSpan(s, kind, links, parent, count);
   if (pending !== undefined) {
     for (let j = 0; j < pending.length; j++) {
       const i = pending[j]!;
@@ -141,5 +177,7 @@ export function startSendOperation(machinery: SendMachinery, s: SendStart, paren
       injections[i] = isEmpty(result) ? undefined : result;
     }
   }
-  return { span, context: trace.setSpan(parent, span), injections };
+  const result: SendResult = { span, context: trace.setSpan(parent, span), injections };
+  if (creates !== undefined) result.creates = creates;
+  return result;
 }

@@ -1,8 +1,8 @@
 // The span lifecycle of every messaging operation: start (send/create, batch receive/process, process, settle),
 // end, run. Where a consumer span starts is consumer-context.ts; what goes into each message of a publish call
 // is producer.ts; what is recorded as metrics is messaging-metrics.ts; this file ties them to spans.
-import { INVALID_SPAN_CONTEXT, ROOT_CONTEXT, SpanKind, SpanStatusCode, context, createContextKey, trace } from '@opentelemetry/api';
-import type { Attributes, Context, DiagLogger, Link, MeterProvider, Span, TextMapGetter, Tracer, TracerProvider } from '@opentelemetry/api';
+import { INVALID_SPAN_CONTEXT, ROOT_CONTEXT, SpanKind, SpanStatusCode, context, createContextKey, propagation, trace } from '@opentelemetry/api';
+import type { Attributes, Context, DiagLogger, Link, MeterProvider, Span, SpanContext, TextMapGetter, Tracer, TracerProvider } from '@opentelemetry/api';
 import { filterBaggage } from './baggage.js';
 import { resolveConfig } from './config.js';
 import type { ResolvedConfig } from './config.js';
@@ -15,7 +15,7 @@ import { MessagingMetrics } from './messaging-metrics.js';
 import type { MetricScope, ResolvedDestination } from './messaging-metrics.js';
 import { messageAgeMs } from './policy.js';
 import type { ResolvedPolicy } from './policy.js';
-import { startSendOperation } from './producer.js';
+import { isEmpty, keptContext, startSendOperation } from './producer.js';
 import type { OutgoingMessage, SendMachinery, SendResult, SendStart } from './producer.js';
 import {
   ATTR_BROKERTRACE_CONTEXT_DROPPED,
@@ -103,6 +103,33 @@ export interface BatchStart extends SpanStart {
   messages: ReadonlyArray<ConsumedMessage>;
   /** Reads raw values from each message's `carrier`. */
   getter?: TextMapGetter<unknown>;
+  /**
+   * The client API is a batch API (SQS `ReceiveMessage`, kafkajs `eachBatch`): `messaging.batch.message_count`
+   * is set. `false` for a single-message pull API (amqplib `get`: one message or none), which SHOULD NOT set it.
+   * Default `true`.
+   */
+  batch?: boolean;
+}
+
+/** What {@link MessagingTelemetry.startCreate} takes: one message whose `create` span stays open. */
+export interface CreateStart extends SpanStart {
+  /** The message; its `attributes` go on the create span, its `limits` bound the injection. */
+  message: OutgoingMessage;
+}
+
+/** What {@link MessagingTelemetry.startCreate} returns. */
+export interface CreateResult {
+  /**
+   * The open `create` span (PRODUCER); end it with `telemetry.end(span, error?)` when the broker answered for
+   * the message. Non-recording when the message kept its own context (or tracing is suppressed).
+   */
+  span: Span;
+  /** The caller's context with the create span active. */
+  context: Context;
+  /** The entries to add to the message (as in {@link SendResult.injections}); `undefined`: leave it as it is. */
+  injection: InjectResult | undefined;
+  /** The context the message already carried and keeps (`existingContext: 'keep'`): link the send span to it. */
+  kept: SpanContext | undefined;
 }
 
 /** @deprecated use {@link BatchStart} with `operationType: 'receive'`. */
@@ -137,6 +164,8 @@ interface SpanState {
   startMs: number;
   messageCount: number;
   ended: boolean;
+  /** Context fields left out of the message(s) so far (the span's `brokertrace.context.dropped`). */
+  dropped?: string[];
 }
 
 /** Where a span we started keeps its {@link SpanState} (a symbol: invisible to exporters and user code). */
@@ -158,9 +187,14 @@ function isSuppressed(ctx: Context): boolean {
   return ctx.getValue(SUPPRESS_TRACING_KEY) === true;
 }
 
-/** `{operation} {destination}`; an anonymous or temporary destination's name is left out (its template kept). */
+/**
+ * `{operation} {destination}`: the destination's template when there is one (the package's, or the user's
+ * `destinationTemplate` option, which wins), else its name (semconv: the template SHOULD be used when
+ * available, the name only when low-cardinality); an anonymous or temporary destination without a template is
+ * left out.
+ */
 function spanName(operationName: string, s: SpanStart, template: string | undefined): string {
-  const destination = s.anonymous === true || s.temporary === true ? (template ?? '') : s.destination;
+  const destination = template ?? (s.anonymous === true || s.temporary === true ? '' : s.destination);
   return destination === '' ? operationName : operationName + ' ' + destination;
 }
 
@@ -307,9 +341,29 @@ export class MessagingTelemetry {
     return startSendOperation(this.machinery, s, parent);
   }
 
-  /** @deprecated `startSend` starts the create spans itself (started in the caller's context, ended after injection). */
-  startCreate(s: SpanStart): Span {
-    return this.startOperation(s, Op.Create, 'create', 'create', SpanKind.PRODUCER, undefined, undefined, s.parent ?? context.active(), 1);
+  /**
+   * Starts the `create` span of one message that is sent later, with other messages (Pub/Sub `publishMessage`,
+   * a Service Bus batch): in the caller's context (`s.parent ?? active`), its context injected within the
+   * message's limits (drops recorded on it), and left OPEN: end it with {@link end} when the broker answered for
+   * the message. A message that carries its own valid context keeps it (`existingContext: 'keep'`): no span
+   * (non-recording), no injection, `kept` = that context (link the send span to it). Create spans count no sent
+   * messages; the send span of the RPC does (`startSend` with `messageCount` and `links`).
+   */
+  startCreate(s: CreateStart): CreateResult;
+  /** @deprecated pass `{ ...s, message }`: the result then carries the injection and the kept context. */
+  startCreate(s: SpanStart): Span;
+  startCreate(s: SpanStart | CreateStart): Span | CreateResult {
+    const parent = s.parent ?? context.active();
+    if (!('message' in s) || s.message === undefined) {
+      return this.startOperation(s, Op.Create, 'create', 'create', SpanKind.PRODUCER, undefined, undefined, parent, 1);
+    }
+    const message = s.message;
+    if (isSuppressed(parent)) return { span: NON_RECORDING_SPAN, context: parent, injection: undefined, kept: undefined };
+    const kept = this.resolved.keepExistingContext ? keptContext(message, propagation.fields()) : undefined;
+    if (kept !== undefined) return { span: NON_RECORDING_SPAN, context: parent, injection: undefined, kept };
+    const span = this.startCreateFor(s, message, parent);
+    const result = this.injectInto(span, parent, message.existing, message.limits ?? this.limits);
+    return { span, context: trace.setSpan(parent, span), injection: isEmpty(result) ? undefined : result, kept: undefined };
   }
 
   /**
@@ -387,7 +441,7 @@ export class MessagingTelemetry {
     const destination = this.metrics.destination(s.destination, s.destinationTemplate, s.anonymous, s.temporary);
     const scope = this.metrics.scope(destination, s.metricAttributes);
     const attributes = this.baseAttributes(s, operationName, s.operationType, destination);
-    attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT] = n;
+    if (s.batch !== false) attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT] = n;
     copyAttributes(attributes, s.attributes);
     const kind = process ? SpanKind.CONSUMER : SpanKind.CLIENT;
     const span = this.startSpan(spanName(operationName, s, destination.template), kind, attributes, resolved.links, ambient, s.startTime);
@@ -564,7 +618,7 @@ export class MessagingTelemetry {
   }
 
   /** A create span for one message of a send: the send's destination, the message's own attributes. */
-  private startCreateFor(s: SendStart, message: OutgoingMessage, parent: Context): Span {
+  private startCreateFor(s: SpanStart, message: OutgoingMessage, parent: Context): Span {
     const start: SpanStart = message.attributes === undefined ? s : { ...s, attributes: message.attributes };
     return this.startOperation(start, Op.Create, 'create', 'create', SpanKind.PRODUCER, undefined, undefined, parent, 1);
   }
@@ -588,16 +642,26 @@ export class MessagingTelemetry {
     return (span as TrackedSpan)[SPAN_STATE] ?? this.states.get(span);
   }
 
-  private recordDropped(span: Span, dropped: string[]): void {
+  /**
+   * Records context fields a package had to leave out of a message (e.g. keys the broker rejects) like core's
+   * own drops: added to the span's `brokertrace.context.dropped` (after what is there already), counted in
+   * `brokertrace.context.dropped` (by field: the part before `:`), warned about once per destination. `dropped`
+   * holds whole keys (`'baggage'`) or parts (`'tracestate:vendor'`). Never throws.
+   */
+  recordDropped(span: Span, dropped: readonly string[]): void {
+    if (!Array.isArray(dropped) || dropped.length === 0) return;
     const state = this.stateOf(span);
     try {
-      if (span.isRecording()) span.setAttribute(ATTR_BROKERTRACE_CONTEXT_DROPPED, dropped);
+      if (span.isRecording()) {
+        // Merged on our own spans: core and the package may both drop fields of one message.
+        span.setAttribute(ATTR_BROKERTRACE_CONTEXT_DROPPED, state !== undefined ? mergeDropped(state, dropped) : dropped.slice());
+      }
     } catch (err) {
       this.log.debug('recording dropped context fields failed', err);
     }
     if (state !== undefined) {
       for (let i = 0; i < dropped.length; i++) {
-        const item = dropped[i]!;
+        const item = String(dropped[i]);
         const colon = item.indexOf(':');
         this.metrics.dropped(state.scope, colon < 0 ? item : item.slice(0, colon));
       }
@@ -618,6 +682,13 @@ function destinationOf(state: SpanState): string {
   const base = state.scope.producerBase;
   const value = base[ATTR_MESSAGING_DESTINATION_NAME] ?? base[ATTR_MESSAGING_DESTINATION_TEMPLATE];
   return typeof value === 'string' ? value : '';
+}
+
+/** The span's dropped fields so far plus `dropped`, each once (a send span injects into many messages). */
+function mergeDropped(state: SpanState, dropped: readonly string[]): string[] {
+  const all = (state.dropped ??= []);
+  for (let i = 0; i < dropped.length; i++) if (!all.includes(dropped[i]!)) all.push(dropped[i]!);
+  return all.slice();
 }
 
 function trustOf(r: ResolvedConfig): ConsumerTrust {

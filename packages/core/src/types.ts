@@ -19,6 +19,13 @@ export interface CarrierLimits {
    * AMQP tables a type tag and length prefixes). Default 0.
    */
   entryOverheadBytes?: number;
+  /**
+   * Whether the broker takes this entry at all (SQS: attribute names of `[A-Za-z0-9_.-]` only, no `AWS.` prefix,
+   * no empty value). Asked before a field is placed, with the value as it would be written: a refused field
+   * takes no room and is dropped like one that does not fit (`dropped`, attribute, counter, warning); a
+   * `traceparent` refused takes its `tracestate` with it. A throwing function refuses. Default: every entry.
+   */
+  acceptsEntry?: (key: string, value: string) => boolean;
 }
 
 /**
