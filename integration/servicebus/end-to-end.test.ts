@@ -1,7 +1,7 @@
 // @brokertrace/service-bus against the harness's Service Bus: one trace from sendMessages to subscribe(),
 // the automatic complete and abandon visible, a batch of 100 with a context per message, pull receives with
 // a link per message, settle spans, the 64 KB budget, frozen inputs, and 1,000 messages exactly once.
-import type { ServiceBusClient, ServiceBusReceivedMessage } from '@azure/service-bus';
+import type { ServiceBusClient, ServiceBusReceivedMessage, ServiceBusReceiver } from '@azure/service-bus';
 import { traceReceiver, traceSender } from '@brokertrace/service-bus';
 import { setupTestTelemetry } from '@brokertrace/testing';
 import { SpanKind } from '@opentelemetry/api';
@@ -17,7 +17,7 @@ beforeAll(async () => {
 afterAll(() => client.close());
 
 function subscribeUntil(
-  receiver: ReturnType<typeof traceReceiver<ReturnType<ServiceBusClient['createReceiver']>>>,
+  receiver: ServiceBusReceiver,
   count: number,
   handler: (m: ServiceBusReceivedMessage) => Promise<void> = () => Promise.resolve(),
   options?: { autoCompleteMessages?: boolean },

@@ -38,6 +38,9 @@ function traced<T extends object>(target: T, config: ServiceBusConfig | undefine
   return target;
 }
 
+// The wrappers take any object (the client's own classes are not exported, and its interfaces are stricter than
+// the shapes we read): what is not a sender/receiver/client of the known shape is left untraced, with a diag warning.
+
 /**
  * Traces a ServiceBusSender in place and returns it: `sendMessages` (one message, an array, or a batch from its
  * `createMessageBatch`, whose `tryAddMessage` puts each message's context in before the client encodes it),
@@ -48,8 +51,8 @@ function traced<T extends object>(target: T, config: ServiceBusConfig | undefine
  * const sender = traceSender(client.createSender('orders'));
  * await sender.sendMessages({ body: { id: 1 } });
  */
-export function traceSender<S extends SenderLike>(sender: S, config?: ServiceBusConfig): S {
-  return traced(sender, config, wrapSender);
+export function traceSender<S extends object>(sender: S, config?: ServiceBusConfig): S {
+  return traced(sender, config, (s, tracing) => wrapSender(s as unknown as SenderLike, tracing));
 }
 
 /**
@@ -61,8 +64,8 @@ export function traceSender<S extends SenderLike>(sender: S, config?: ServiceBus
  * @example
  * traceReceiver(client.createReceiver('orders')).subscribe({ processMessage: async (m) => handle(m), processError: async () => {} });
  */
-export function traceReceiver<R extends ReceiverLike>(receiver: R, config?: ServiceBusConfig): R {
-  return traced(receiver, config, wrapReceiver);
+export function traceReceiver<R extends object>(receiver: R, config?: ServiceBusConfig): R {
+  return traced(receiver, config, (r, tracing) => wrapReceiver(r as unknown as ReceiverLike, tracing));
 }
 
 /**
@@ -72,21 +75,21 @@ export function traceReceiver<R extends ReceiverLike>(receiver: R, config?: Serv
  * @example
  * const client = traceServiceBusClient(new ServiceBusClient(connectionString));
  */
-export function traceServiceBusClient<C extends ServiceBusClientLike>(client: C, config?: ServiceBusConfig): C {
-  return traced(client, config, wrapClient);
+export function traceServiceBusClient<C extends object>(client: C, config?: ServiceBusConfig): C {
+  return traced(client, config, (c, tracing) => wrapClient(c as unknown as ServiceBusClientLike, tracing));
 }
 
 /** Restores a sender traced by {@link traceSender}; false if it was not traced. Batches already made stay traced but pass through. */
-export function untraceSender(sender: SenderLike): boolean {
+export function untraceSender(sender: object): boolean {
   return unpatchMethods(sender);
 }
 
 /** Restores a receiver traced by {@link traceReceiver}; false if it was not traced. */
-export function untraceReceiver(receiver: ReceiverLike): boolean {
+export function untraceReceiver(receiver: object): boolean {
   return unpatchMethods(receiver);
 }
 
 /** Stops tracing what a client creates (senders and receivers already traced stay traced); false if it was not traced. */
-export function untraceServiceBusClient(client: ServiceBusClientLike): boolean {
+export function untraceServiceBusClient(client: object): boolean {
   return unpatchMethods(client);
 }

@@ -46,7 +46,7 @@ export interface MessageBatchLike {
   readonly count: number;
   readonly sizeInBytes: number;
   readonly maxSizeInBytes: number;
-  tryAddMessage: (message: ServiceBusMessageLike, options?: unknown) => boolean;
+  tryAddMessage(message: ServiceBusMessageLike, options?: unknown): boolean;
   /** Azure's own per-message span contexts (only with its tracing on). */
   readonly _messageSpanContexts?: unknown;
 }
@@ -68,8 +68,8 @@ export interface SenderLike {
 
 /** What `subscribe()` takes. */
 export interface MessageHandlersLike {
-  processMessage: (message: ReceivedMessageLike) => Promise<void>;
-  processError: (args: unknown) => Promise<void>;
+  processMessage(message: ReceivedMessageLike): Promise<void>;
+  processError(args: unknown): Promise<void>;
   [key: string]: unknown;
 }
 

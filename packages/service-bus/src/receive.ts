@@ -75,7 +75,7 @@ export function tracePull(tracing: ServiceBusTracing, entity: Entity, operation:
 
 /** The handler that runs the user's processMessage in a process span. */
 function traceProcessMessage(tracing: ServiceBusTracing, entity: Entity, handlers: MessageHandlersLike): (message: ReceivedMessageLike) => Promise<void> {
-  const original = handlers.processMessage as Method;
+  const original = Reflect.get(handlers, 'processMessage') as Method;
   return function processMessage(message: ReceivedMessageLike): Promise<void> {
     if (!tracing.isActive() || !isObject(message)) return original.call(handlers, message) as Promise<void>;
     const telemetry = tracing.telemetry;
@@ -113,7 +113,7 @@ export function traceSubscribe(tracing: ServiceBusTracing, entity: Entity, origi
     const wrapped = Object.create(handlers) as MessageHandlersLike;
     Object.defineProperty(wrapped, 'processMessage', { value: traceProcessMessage(tracing, entity, handlers), enumerable: true, writable: true, configurable: true });
     if (typeof handlers.processError === 'function') {
-      const processError = handlers.processError as Method;
+      const processError = Reflect.get(handlers, 'processError') as Method;
       Object.defineProperty(wrapped, 'processError', { value: (a: unknown) => processError.call(handlers, a), enumerable: true, writable: true, configurable: true });
     }
     const result = original.apply(this, [wrapped, ...args.slice(1)]);

@@ -121,7 +121,7 @@ export function traceCreateMessageBatch(tracing: ServiceBusTracing, entity: Enti
 function traceBatch(tracing: ServiceBusTracing, entity: Entity, batch: MessageBatchLike): void {
   if (tracing.batches.has(batch)) return;
   const creations: Array<SpanContext | undefined> = [];
-  const original = batch.tryAddMessage as Method;
+  const original = Reflect.get(batch, 'tryAddMessage') as Method;
   try {
     Object.defineProperty(batch, 'tryAddMessage', {
       value: function tryAddMessage(this: unknown, ...args: unknown[]): unknown {

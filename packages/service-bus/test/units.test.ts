@@ -1,0 +1,104 @@
+// The package's own logic without a broker: option validation, the facts read from a received message
+// (delivery count normalised to 1 on the first delivery), entity paths, the budget and copies of properties,
+// and the instrumentation patching the real ServiceBusClient prototype.
+import * as sb from '@azure/service-bus';
+import { BrokerTraceConfigError } from '@brokertrace/core';
+import { ServiceBusInstrumentation, traceSender } from '@brokertrace/service-bus';
+import { setupTestTelemetry } from '@brokertrace/testing';
+import { carriedContext, limitsFor, withContext } from '../src/carrier';
+import { entityOf } from '../src/destination';
+import { deliveryCount, messageAttributes, messageFacts } from '../src/facts';
+
+setupTestTelemetry();
+
+describe('config', () => {
+  it('rejects a bad option at construction, naming it', () => {
+    const sender = { entityPath: 'q', sendMessages: jest.fn(), createMessageBatch: jest.fn(), scheduleMessages: jest.fn(), cancelScheduledMessages: jest.fn() };
+    expect(() => traceSender(sender, { writeDiagnosticId: 'yes' as unknown as boolean })).toThrow(BrokerTraceConfigError);
+    expect(() => traceSender(sender, { writeDiagnosticId: 'yes' as unknown as boolean })).toThrow(/writeDiagnosticId/);
+    expect(() => traceSender(sender, { settleHook: 1 as unknown as undefined })).toThrow(/settleHook/);
+    expect(() => traceSender(sender, { nope: true } as never)).toThrow(/nope/);
+    expect(() => traceSender(sender, { policy: { maxChildDeliveries: -1 } })).toThrow(BrokerTraceConfigError);
+  });
+});
+
+describe('facts', () => {
+  const queue = entityOf('orders', { host: 'ns.servicebus.windows.net', port: 5671 });
+  it('normalises the raw AMQP delivery-count (0 first) to 1 on the first delivery', () => {
+    expect(deliveryCount({ deliveryCount: 0 })).toBe(1);
+    expect(deliveryCount({ deliveryCount: 3 })).toBe(4);
+    expect(deliveryCount({})).toBeUndefined();
+    expect(deliveryCount({ deliveryCount: -1 })).toBeUndefined();
+  });
+  it('reads enqueued time, ids, sequence number; enqueued_time in epoch seconds', () => {
+    const enqueued = new Date('2026-01-02T03:04:05.678Z');
+    const message = { messageId: Buffer.from([1, 2]), correlationId: 7, deliveryCount: 1, enqueuedTimeUtc: enqueued, sequenceNumber: { toString: () => '42' } };
+    const facts = messageFacts(message, queue);
+    expect(facts).toMatchObject({ destination: 'orders', messageId: '0102', enqueuedAtMs: enqueued.getTime(), deliveryCount: 2 });
+    expect(facts.replayedFromDeadLetter).toBeUndefined();
+    expect(messageAttributes(message, facts)).toEqual({
+      'messaging.message.id': '0102',
+      'messaging.message.conversation_id': '7',
+      'messaging.servicebus.message.delivery_count': 2,
+      'messaging.servicebus.message.enqueued_time': Math.floor(enqueued.getTime() / 1000),
+      'brokertrace.servicebus.message.sequence_number': 42,
+    });
+  });
+  it('a dead-letter sub-queue, a forwarded dead letter, or a message carrying DeadLetterReason counts as replayed', () => {
+    const dlq = entityOf('orders/$DeadLetterQueue', {});
+    expect(dlq).toMatchObject({ destination: 'orders/$DeadLetterQueue', deadLetter: true });
+    expect(messageFacts({}, dlq).replayedFromDeadLetter).toBe(true);
+    expect(messageFacts({ deadLetterSource: 'orders' }, queue).replayedFromDeadLetter).toBe(true);
+    expect(messageFacts({ deadLetterReason: 'MaxDeliveryCountExceeded' }, queue).replayedFromDeadLetter).toBe(true);
+    const sub = entityOf('events/Subscriptions/audit/$DeadLetterQueue', { host: 'h' });
+    expect(sub).toMatchObject({ destination: 'events', subscription: 'audit/$DeadLetterQueue', deadLetter: true });
+    expect(sub.metricAttributes).toEqual({ 'server.address': 'h', 'messaging.destination.subscription.name': 'audit/$DeadLetterQueue' });
+  });
+});
+
+describe('carrier', () => {
+  it('the budget leaves room for system properties and Diagnostic-Id', () => {
+    const limits = limitsFor({ messageId: 'x'.repeat(100) }, true, undefined);
+    expect(limits.maxValueBytes).toBe(32768);
+    expect(limits.maxTotalBytes).toBeLessThan(65536 - 100 - 68);
+    expect(limitsFor({}, false, undefined).maxTotalBytes).toBeGreaterThan(limits.maxTotalBytes!);
+  });
+  it('copies: the caller message and properties untouched; Diagnostic-Id mirrors traceparent; a caller Diagnostic-Id kept', () => {
+    const props = Object.freeze({ a: 1 });
+    const message = Object.freeze({ body: 'x', applicationProperties: props });
+    const tp = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    const copy = withContext(message, props, { fields: { traceparent: tp }, dropped: [] }, true, false);
+    expect(copy).not.toBe(message);
+    expect(copy.applicationProperties).toEqual({ a: 1, traceparent: tp, 'Diagnostic-Id': tp });
+    expect(message.applicationProperties).toEqual({ a: 1 });
+    const own = { 'Diagnostic-Id': '|abc.1.' };
+    expect(withContext({ applicationProperties: own }, own, { fields: { traceparent: tp }, dropped: [] }, true, false).applicationProperties).toEqual({ 'Diagnostic-Id': '|abc.1.', traceparent: tp });
+    expect(withContext(message, props, undefined, false, false)).toBe(message);
+  });
+  it('reads a valid Diagnostic-Id as the carried context, not a hierarchical Request-Id', () => {
+    expect(carriedContext({ 'Diagnostic-Id': '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' })?.spanId).toBe('00f067aa0ba902b7');
+    expect(carriedContext({ 'Diagnostic-Id': '|abc.1.' })).toBeUndefined();
+    expect(carriedContext({ other: 'x' })).toBeUndefined();
+  });
+});
+
+describe('ServiceBusInstrumentation', () => {
+  it('patches the real ServiceBusClient factories and restores them when disabled', () => {
+    const proto = sb.ServiceBusClient.prototype;
+    const plain = proto.createSender;
+    const instrumentation = new ServiceBusInstrumentation();
+    const [definition] = instrumentation.getModuleDefinitions();
+    definition!.moduleExports = sb;
+    definition!.patch!(sb, '7.9.5');
+    expect(proto.createSender).not.toBe(plain);
+    const client = new sb.ServiceBusClient('Endpoint=sb://127.0.0.1:1;SharedAccessKeyName=k;SharedAccessKey=v;UseDevelopmentEmulator=true;');
+    const sender = client.createSender('q');
+    expect(Object.getOwnPropertyNames(sender)).toContain('sendMessages');
+    instrumentation.disable();
+    expect(proto.createSender).toBe(plain);
+    void client.close();
+  });
+  it('rejects an unknown option', () => {
+    expect(() => new ServiceBusInstrumentation({ bogus: 1 } as never)).toThrow(/bogus/);
+  });
+});
