@@ -1,5 +1,6 @@
 // The sender side against the harness's SQS server: SQS's 10-attribute budget counted by us (moto accepts 11),
 // the size budget, a context per batch entry, and caller objects never written.
+import { SpanStatusCode } from '@opentelemetry/api';
 import { setupTestTelemetry } from '@brokertrace/testing';
 import { sqsTracing } from '@brokertrace/sqs';
 import { current } from '../../packages/sqs/test/sdk.js';
@@ -158,6 +159,13 @@ it('records a batch entry SQS refused on the send span, and the call still retur
   const [send] = t.spansNamed(`send ${nameOf(url)}`);
   expect(send!.attributes['brokertrace.sqs.batch.failed_count']).toBe(1);
   expect(send!.status.code).not.toBe(2 /* ERROR */);
+  // Each entry's outcome on its own create span.
+  const creates = t.spansNamed(`create ${nameOf(url)}`);
+  const failed = creates.filter((c) => c.status.code === SpanStatusCode.ERROR);
+  expect(failed).toHaveLength(1);
+  expect(failed[0]!.attributes['error.type']).toBe(output.Failed![0]!.Code);
+  const okCreate = creates.find((c) => c.status.code !== SpanStatusCode.ERROR);
+  expect(okCreate!.attributes['messaging.message.id']).toBe(output.Successful![0]!.MessageId);
 });
 
 it('writes AWSTraceHeader too when asked, at no attribute cost', async () => {

@@ -53,12 +53,14 @@ export function callInSpan(
   ctx: Context,
   call: () => Promise<InitializeOutput>,
   onOutput: (output: unknown) => Error | undefined,
+  onError?: (error: unknown) => void,
 ): Promise<InitializeOutput> {
   const telemetry = tracing.telemetry;
   let pending: Promise<InitializeOutput>;
   try {
     pending = context.with(ctx, call);
   } catch (err) {
+    onError?.(err);
     telemetry.end(span, err);
     throw err;
   }
@@ -76,6 +78,7 @@ export function callInSpan(
       return result;
     },
     (err: unknown) => {
+      onError?.(err);
       setRequestId(span, err);
       telemetry.end(span, err);
       throw err;

@@ -1,17 +1,21 @@
 // SendMessage and SendMessageBatch: a send span per call, a create span per batch entry (core's startSend), the
 // context of each message fitted into SQS's budget (10 attributes, names SQS accepts, body + attributes within
 // the queue's maximum size, the batch within the same total) and written into COPIES of the input and entries.
-import { ATTR_BROKERTRACE_CONTEXT_DROPPED, ATTR_MESSAGING_MESSAGE_ID } from '@brokertrace/core';
+import { ATTR_MESSAGING_MESSAGE_ID } from '@brokertrace/core';
 import type { CarrierLimits, InjectResult, OutgoingMessage, SendResult } from '@brokertrace/core';
 import type { Span, SpanContext } from '@opentelemetry/api';
 import { MAX_ATTRIBUTES, MAX_NAME_LENGTH, bodyBytes, isValidAttributeName, isValidAttributeValue, measureAttributes, stringAttribute } from './attributes.js';
-import { batchOutcome, callInSpan } from './call.js';
+import { SqsBatchEntriesFailed, batchOutcome, callInSpan } from './call.js';
 import { log } from './diag.js';
-import type { BatchOutput, InitializeArgs, InitializeHandler, InitializeOutput, SendMessageBatchInput, SendMessageInput, SqsMessageAttributeValue } from './internal-types.js';
+import type { BatchOutput, InitializeArgs, InitializeHandler, InitializeOutput, SendMessageBatchEntry, SendMessageBatchInput, SendMessageInput, SqsMessageAttributeValue } from './internal-types.js';
 import { queueNameOf } from './queue.js';
 import { ATTR_AWS_SQS_QUEUE_URL } from './semconv.js';
 import type { SqsTracing } from './tracing.js';
 import { AWS_TRACE_HEADER, toXRayHeader } from './xray.js';
+
+function acceptsAttribute(key: string, value: string): boolean {
+  return isValidAttributeName(key) && isValidAttributeValue(value);
+}
 
 /** Bytes core counts on top of key and value for each attribute we add: its DataType, `String`. */
 const STRING_TYPE_BYTES = 6;
@@ -37,6 +41,8 @@ function limitsFor(entries: ReadonlyArray<SendMessageInput>, maxMessageBytes: nu
     maxKeyBytes: MAX_NAME_LENGTH,
     entryOverheadBytes: STRING_TYPE_BYTES,
     maxTotalBytes: s.bytes + STRING_TYPE_BYTES * s.count + Math.max(0, Math.min(maxMessageBytes - s.body - s.bytes, share)),
+    // A name SQS refuses or an empty value would fail the whole request: core drops and records such fields.
+    acceptsEntry: acceptsAttribute,
   }));
 }
 
@@ -77,6 +83,8 @@ function withContext(
 interface PreparedSend {
   result: SendResult;
   entries: SendMessageInput[];
+  /** Open create spans by entry (batch): each ends with its entry's outcome. */
+  creates: Array<Span | undefined>;
 }
 
 /** Starts the spans and builds the entries to send (copies where anything was added). */
@@ -89,6 +97,7 @@ function prepare(tracing: SqsTracing, queueUrl: string | undefined, queueName: s
   const result = tracing.telemetry.startSend({
     destination: queueName,
     batch,
+    endCreates: false,
     messages,
     attributes: queueUrl !== undefined ? { [ATTR_AWS_SQS_QUEUE_URL]: queueUrl } : undefined,
     metricAttributes: tracing.endpoints.attributesOf(queueUrl),
@@ -97,6 +106,27 @@ function prepare(tracing: SqsTracing, queueUrl: string | undefined, queueName: s
       tracing.telemetry.runHook(hook, span, { queueName, queueUrl, message: entries[i]! });
     },
   });
+  const creates = result.creates ?? [];
+  try {
+    return { result, entries: finish(tracing, result, entries, creationContexts, queueName, queueUrl, batch), creates };
+  } catch (err) {
+    for (const span of creates) if (span !== undefined) tracing.telemetry.end(span, err);
+    tracing.telemetry.endUnsent(result.span, err);
+    throw err;
+  }
+}
+
+/** The entries to send, with each one's context added (copies). */
+function finish(
+  tracing: SqsTracing,
+  result: SendResult,
+  entries: ReadonlyArray<SendMessageInput>,
+  creationContexts: ReadonlyArray<SpanContext | undefined>,
+  queueName: string,
+  queueUrl: string | undefined,
+  batch: boolean,
+): SendMessageInput[] {
+  const options = tracing.options;
   const sendContext = result.span.spanContext();
   const refused: string[] = [];
   const out = entries.map((entry, i) => {
@@ -106,14 +136,27 @@ function prepare(tracing: SqsTracing, queueUrl: string | undefined, queueName: s
     const xray = options.writeAwsTraceHeader ? toXRayHeader(own) : undefined;
     return withContext(entry, injection, xray, refused);
   });
-  if (!batch) tracing.telemetry.runHook(hook, result.span, { queueName, queueUrl, message: out[0]! });
-  if (refused.length > 0) {
-    // Core recorded its own drops on the span that injected; for a single send that is this span: keep them.
-    const dropped = batch ? refused : [...(result.injections[0]?.dropped ?? []), ...refused];
-    if (result.span.isRecording()) result.span.setAttribute(ATTR_BROKERTRACE_CONTEXT_DROPPED, dropped);
-    log.warn(`left out trace context fields that SQS does not accept as attribute names or values: ${refused.join(', ')}`);
+  if (!batch) tracing.telemetry.runHook(options.producerHook, result.span, { queueName, queueUrl, message: out[0]! });
+  // core's acceptsEntry already keeps these out; this is the last guard before a request SQS would refuse.
+  if (refused.length > 0) tracing.telemetry.recordDropped(result.span, refused);
+  return out;
+}
+
+/** Ends each entry's create span with its outcome: `messaging.message.id` when sent, the entry's code when refused. */
+function endCreates(tracing: SqsTracing, creates: ReadonlyArray<Span | undefined>, entries: ReadonlyArray<SendMessageBatchEntry>, output: BatchOutput | undefined): void {
+  if (creates.length === 0) return;
+  const byId = new Map<string, { id?: string; error?: Error }>();
+  for (const ok of output?.Successful ?? []) if (typeof ok.Id === 'string') byId.set(ok.Id, { id: ok.MessageId });
+  for (const failed of output?.Failed ?? []) {
+    if (typeof failed.Id !== 'string') continue;
+    byId.set(failed.Id, { error: new SqsBatchEntriesFailed(failed.Code ?? 'Failed', String(failed.Message ?? failed.Code ?? 'entry failed')) });
   }
-  return { result, entries: out };
+  creates.forEach((span, i) => {
+    if (span === undefined) return;
+    const outcome = byId.get(String(entries[i]?.Id));
+    if (outcome?.id !== undefined && span.isRecording()) span.setAttribute(ATTR_MESSAGING_MESSAGE_ID, outcome.id);
+    tracing.telemetry.end(span, outcome?.error);
+  });
 }
 
 /** The SendMessage middleware: traces the call, sends a copy of the input with the context added. */
@@ -155,9 +198,19 @@ export function sendMessageBatch(tracing: SqsTracing, args: InitializeArgs, next
     log.error('SendMessageBatch left untraced', err);
     return next(args);
   }
-  const { result, entries } = prepared;
+  const { result, entries, creates } = prepared;
   const sent: InitializeArgs = { ...args, input: { ...input, Entries: entries } };
-  return callInSpan(tracing, result.span, result.context, () => next(sent), (output) =>
-    batchOutcome(result.span, output as BatchOutput | undefined, entries.length),
+  return callInSpan(
+    tracing,
+    result.span,
+    result.context,
+    () => next(sent),
+    (output) => {
+      endCreates(tracing, creates, entries, output as BatchOutput | undefined);
+      return batchOutcome(result.span, output as BatchOutput | undefined, entries.length);
+    },
+    (error) => {
+      for (const span of creates) if (span !== undefined) tracing.telemetry.end(span, error);
+    },
   );
 }
