@@ -12,12 +12,16 @@ function text(value: unknown): string {
 function describe(span: ReadableSpan): string {
   const a = span.attributes;
   const parts = [`${span.name} [${KIND[span.kind] ?? span.kind}]`];
-  if (a['brokertrace.decision'] !== undefined) parts.push(`${text(a['brokertrace.decision'])} (${text(a['brokertrace.decision.reason'])})`);
+  if (a['brokertrace.decision.relationship'] !== undefined) {
+    parts.push(`${text(a['brokertrace.decision.relationship'])} (${text(a['brokertrace.decision.reason'])})`);
+  }
   if (a['brokertrace.message.age_ms'] !== undefined) parts.push(`age ${Math.round(Number(a['brokertrace.message.age_ms']))} ms`);
   if (a['brokertrace.message.delivery_count'] !== undefined) parts.push(`delivery ${text(a['brokertrace.message.delivery_count'])}`);
   if (a['brokertrace.message.settlement'] !== undefined) parts.push(text(a['brokertrace.message.settlement']));
   if (a['error.type'] !== undefined) parts.push(`error ${text(a['error.type'])}`);
-  for (const link of span.links) parts.push(`→ link to trace ${link.context.traceId.slice(0, 8)}`);
+  // A child also links to its creation context, in its own trace: only links that leave the trace are worth a mention.
+  const traceId = span.spanContext().traceId;
+  for (const link of span.links) if (link.context.traceId !== traceId) parts.push(`→ link to trace ${link.context.traceId.slice(0, 8)}`);
   return parts.join('  ·  ');
 }
 
