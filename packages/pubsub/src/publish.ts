@@ -137,13 +137,13 @@ export function traceRequest(tracing: PubSubTracing, topic: TopicInternal, origi
     const rpc = span;
     const done = (...results: unknown[]): void => {
       const error = results[0];
-      tracing.rpcTelemetry.end(rpc, error === null ? undefined : error);
+      tracing.telemetry.end(rpc, error === null ? undefined : error);
       callback!(...results);
     };
     try {
       return context.with(ctx, () => original.call(this, config, done));
     } catch (err) {
-      tracing.rpcTelemetry.end(rpc, err);
+      tracing.telemetry.end(rpc, err);
       throw err;
     }
   };

@@ -1,19 +1,15 @@
 // The two halves of a Pub/Sub publish, which happen at different times: a span per message when the caller
 // publishes (open until the message's id comes back), and a send span per batch RPC, later, from the client's
 // batching timer, linking to the messages' contexts. Also what only Pub/Sub forbids in the attributes we write.
-// Core's startSend does both halves at once, so this file adapts it (see /work/coord/requests.md, pubsub -> core).
-import { ATTR_BROKERTRACE_CONTEXT_DROPPED, GOOGCLIENT_TRACEPARENT, GOOGCLIENT_TRACESTATE, extractSpanContext } from '@brokertrace/core';
+import { GOOGCLIENT_TRACEPARENT, GOOGCLIENT_TRACESTATE, extractSpanContext } from '@brokertrace/core';
 import type { InjectResult } from '@brokertrace/core';
-import { ROOT_CONTEXT, propagation, trace } from '@opentelemetry/api';
-import type { Attributes, Context, Span, SpanContext } from '@opentelemetry/api';
+import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
+import type { Attributes, Context, Link, Span, SpanContext } from '@opentelemetry/api';
 import { isAcceptedKey } from './attributes.js';
-import { log } from './diag.js';
 import type { PubSubTracing } from './tracing.js';
 
 /** Most attributes a message may carry (the service rejects the whole batch otherwise). */
 const MAX_ATTRIBUTES = 100;
-const MAX_WARNED_TOPICS = 1000;
-const warnedTopics = new WeakMap<PubSubTracing, Set<string>>();
 
 /** The span that carries one message's context, and what to add to the message's attributes. */
 export interface MessageSpan {
@@ -25,16 +21,12 @@ export interface MessageSpan {
   fields: Record<string, string>;
 }
 
-function hasCarriedKey(existing: Readonly<Record<string, string>>): boolean {
-  if (Object.hasOwn(existing, GOOGCLIENT_TRACEPARENT)) return true;
-  const fields = propagation.fields();
-  for (let i = 0; i < fields.length; i++) if (Object.hasOwn(existing, fields[i]!)) return true;
-  return false;
-}
-
-/** The context a message already carries (our propagator's keys or Google's `googclient_traceparent`). */
-function carriedContext(existing: Readonly<Record<string, string>> | undefined): SpanContext | undefined {
-  if (existing === undefined || !hasCarriedKey(existing)) return undefined;
+/**
+ * A context written by Google's client libraries (`googclient_traceparent`), which core's keep rule does not
+ * look for (it checks the propagator's own keys): kept like one, with or without a propagator registered.
+ */
+function googclientContext(existing: Readonly<Record<string, string>> | undefined): SpanContext | undefined {
+  if (existing === undefined || !Object.hasOwn(existing, GOOGCLIENT_TRACEPARENT)) return undefined;
   return extractSpanContext(existing);
 }
 
@@ -51,40 +43,44 @@ export function startMessageSpan(
 ): MessageSpan {
   const telemetry = tracing.telemetry;
   if (telemetry.config.existingContext !== 'replace') {
-    const kept = carriedContext(existing);
+    const kept = googclientContext(existing);
     if (kept !== undefined) return { span: undefined, creation: kept, fields: {} };
   }
   let span: Span;
   let injection: InjectResult | undefined;
+  let creation: SpanContext | undefined;
   if (telemetry.createSpans) {
-    span = telemetry.startCreate({ destination: topic, attributes });
-    injection = telemetry.inject(span, existing);
+    const created = telemetry.startCreate({ destination: topic, message: { existing, attributes } });
+    if (created.kept !== undefined) return { span: undefined, creation: created.kept, fields: {} };
+    span = created.span;
+    injection = created.injection;
   } else {
+    // A message that keeps its own context gets a CLIENT send span linked to it, and nothing added.
     const sent = telemetry.startSend({ destination: topic, attributes, messages: [{ existing }] });
     span = sent.span;
     injection = sent.injections[0];
+    if (injection === undefined && existing !== undefined && telemetry.config.existingContext !== 'replace') creation = extractSpanContext(existing);
   }
-  const fields = fitPubSubRules(tracing, topic, span, existing, injection);
-  const creation = span.spanContext();
-  return { span, creation: trace.isSpanContextValid(creation) ? creation : undefined, fields };
+  const fields = fitPubSubRules(tracing, span, existing, injection);
+  const own = span.spanContext();
+  return { span, creation: creation ?? (trace.isSpanContextValid(own) ? own : undefined), fields };
 }
 
 /**
  * Pub/Sub's own rules on top of core's budget: no key the service rejects (`goog*` other than the accepted
  * `googclient_` keys: one would fail every message batched with it), the optional `googclient_traceparent` /
  * `googclient_tracestate` copies when there is room, and a stale `googclient_traceparent` the message carries
- * replaced by ours (one context per message). What is left out is recorded on the span and warned about once.
+ * replaced by ours (one context per message). What is left out goes through core's `recordDropped` (span
+ * attribute, counter, once-per-topic warning), as core's own drops do.
  */
 function fitPubSubRules(
   tracing: PubSubTracing,
-  topic: string,
   span: Span,
   existing: Readonly<Record<string, string>> | undefined,
   injection: InjectResult | undefined,
 ): Record<string, string> {
   const fields: Record<string, string> = injection ? { ...injection.fields } : {};
-  const dropped = injection ? [...injection.dropped] : [];
-  const coreDropped = dropped.length;
+  const dropped: string[] = [];
   for (const key of Object.keys(fields)) {
     if (!isAcceptedKey(key)) {
       delete fields[key];
@@ -111,38 +107,15 @@ function fitPubSubRules(
       }
     }
   }
-  if (dropped.length > coreDropped) recordPubSubDrops(tracing, topic, span, dropped, dropped.slice(coreDropped));
+  if (dropped.length > 0) tracing.telemetry.recordDropped(span, dropped);
   return fields;
-}
-
-function recordPubSubDrops(tracing: PubSubTracing, topic: string, span: Span, all: string[], ours: string[]): void {
-  try {
-    if (span.isRecording()) span.setAttribute(ATTR_BROKERTRACE_CONTEXT_DROPPED, all);
-  } catch (err) {
-    log.debug('recording dropped context fields failed', err);
-  }
-  let warned = warnedTopics.get(tracing);
-  if (warned === undefined) warnedTopics.set(tracing, (warned = new Set()));
-  if (!warned.has(topic) && warned.size < MAX_WARNED_TOPICS) {
-    warned.add(topic);
-    log.warn(
-      `left out of messages to topic "${topic}": ${ours.join(', ')} (Pub/Sub rejects keys starting with "goog", ` +
-        `and allows ${MAX_ATTRIBUTES} attributes). The message is sent otherwise unchanged; shown once per topic.`,
-    );
-  }
-}
-
-/** A carrier holding `sc` in the global propagator's own keys: what rpcTelemetry keeps and links to. */
-function carrierOf(sc: SpanContext): Record<string, string> {
-  const carrier: Record<string, string> = {};
-  propagation.inject(trace.setSpanContext(ROOT_CONTEXT, sc), carrier);
-  return carrier;
 }
 
 /**
  * Starts the CLIENT `send {topic}` span of one batch publish RPC, from a root (the batching timer runs in the
- * context of whoever published first), linking to each message's context; `messaging.batch.message_count` is
- * the batch's size. End it with `tracing.rpcTelemetry.end`.
+ * context of whoever published first), linking to each message's context (known by identity, so with or
+ * without a propagator); `messaging.batch.message_count` is the batch's size, counted in sent messages at end.
+ * End it with `tracing.telemetry.end`.
  */
 export function startRpcSpan(
   tracing: PubSubTracing,
@@ -150,7 +123,18 @@ export function startRpcSpan(
   creations: ReadonlyArray<SpanContext | undefined>,
   attributes: Attributes | undefined,
 ): { span: Span; context: Context } {
-  const messages = creations.map((sc) => ({ existing: sc === undefined ? undefined : carrierOf(sc) }));
-  const { span, context } = tracing.rpcTelemetry.startSend({ destination: topic, batch: true, messages, attributes, parent: ROOT_CONTEXT });
+  const links: Link[] = [];
+  for (let i = 0; i < creations.length; i++) {
+    const sc = creations[i];
+    if (sc !== undefined) links.push({ context: sc });
+  }
+  const { span, context } = tracing.telemetry.startSend({
+    destination: topic,
+    batch: true,
+    messageCount: creations.length,
+    links,
+    attributes,
+    parent: ROOT_CONTEXT,
+  });
   return { span, context };
 }

@@ -23,11 +23,6 @@ export interface PublishedState {
 
 export class PubSubTracing {
   readonly telemetry: MessagingTelemetry;
-  /**
-   * Batch RPC spans (see spans.ts): a telemetry that always keeps a message's context and makes no create spans,
-   * so that its send span links to the contexts the messages already carry.
-   */
-  readonly rpcTelemetry: MessagingTelemetry;
   /** Keyed by the attributes object we gave each message (the client sends exactly that object). */
   readonly published = new WeakMap<object, PublishedState>();
   readonly received = new WeakMap<object, ReceivedState>();
@@ -41,9 +36,14 @@ export class PubSubTracing {
     readonly isActive: () => boolean = () => true,
   ) {
     this.current = resolvePubSubOptions(config);
-    const options = { system: 'gcp_pubsub', instrumentationName: PACKAGE_NAME, instrumentationVersion: PACKAGE_VERSION, errorType: pubsubErrorType } as const;
-    this.telemetry = new MessagingTelemetry({ ...options, config, packageOptions: PUBSUB_OPTIONS });
-    this.rpcTelemetry = new MessagingTelemetry({ ...options, config: rpcConfig(config), packageOptions: PUBSUB_OPTIONS });
+    this.telemetry = new MessagingTelemetry({
+      system: 'gcp_pubsub',
+      instrumentationName: PACKAGE_NAME,
+      instrumentationVersion: PACKAGE_VERSION,
+      errorType: pubsubErrorType,
+      config,
+      packageOptions: PUBSUB_OPTIONS,
+    });
   }
 
   get options(): ResolvedPubSubOptions {
@@ -54,7 +54,6 @@ export class PubSubTracing {
   setConfig(config: PubSubConfig | undefined): void {
     const next = resolvePubSubOptions(config);
     this.telemetry.setConfig(config ?? {});
-    this.rpcTelemetry.setConfig(rpcConfig(config));
     this.current = next;
     // Providers handed over by InstrumentationBase stay in force unless the config names its own.
     if (this.tracerProvider && !config?.tracerProvider) this.setTracerProvider(this.tracerProvider);
@@ -64,16 +63,11 @@ export class PubSubTracing {
   setTracerProvider(provider: TracerProvider): void {
     this.tracerProvider = provider;
     this.telemetry.setTracerProvider(provider);
-    this.rpcTelemetry.setTracerProvider(provider);
   }
 
   setMeterProvider(provider: MeterProvider): void {
     this.meterProvider = provider;
     this.telemetry.setMeterProvider(provider);
-    this.rpcTelemetry.setMeterProvider(provider);
   }
 }
 
-function rpcConfig(config: PubSubConfig | undefined): PubSubConfig {
-  return { ...(config ?? {}), existingContext: 'keep', createSpans: false };
-}

@@ -207,6 +207,68 @@ describe('publish', () => {
     expect(t.spansNamed('create orders')[0]!.attributes['brokertrace.context.dropped']).toEqual(['googclient_x-cloud-trace-context', 'GOOG-thing']);
   });
 
+  it("drops for Pub/Sub's own rules reach core's dropped counter (goog* keys, a googclient_ copy without room)", async () => {
+    const { topic } = fakeTopic();
+    traceTopic(topic, { writeGoogclientTraceparent: true });
+    const attributes: Record<string, string> = {};
+    for (let i = 0; i < 99; i++) attributes[`k${i}`] = 'v';
+    const extra = {
+      inject: (_: unknown, carrier: Record<string, string>) => {
+        carrier['GOOG-thing'] = 'x';
+      },
+      extract: (ctx: unknown) => ctx,
+      fields: () => [],
+    };
+    const { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } = await import('@opentelemetry/core');
+    propagation.disable();
+    propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), extra as never] }));
+    try {
+      await topic.publishMessage({ data: Buffer.from('a'), attributes });
+    } finally {
+      propagation.disable();
+      propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
+    }
+    expect(t.spansNamed('create orders')[0]!.attributes['brokertrace.context.dropped']).toEqual(['GOOG-thing', 'googclient_traceparent']);
+    const m = await t.metrics();
+    const byField = Object.fromEntries((m['brokertrace.context.dropped'] ?? []).map((p) => [p.attributes['brokertrace.context.field'], p.value]));
+    expect(byField).toEqual({ 'GOOG-thing': 1, googclient_traceparent: 1 });
+  });
+
+  it('with no propagator registered the batch RPC span is still CLIENT and links to every create span', async () => {
+    const { topic, batches } = fakeTopic();
+    traceTopic(topic);
+    const { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } = await import('@opentelemetry/core');
+    propagation.disable();
+    try {
+      await Promise.all([topic.publishMessage({ data: Buffer.from('a') }), topic.publishMessage({ data: Buffer.from('b') })]);
+    } finally {
+      propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
+    }
+    // nothing written into the messages...
+    expect(batches[0]!.messages.every((m) => m.attributes === undefined || Object.keys(m.attributes).length === 0)).toBe(true);
+    // ...but the conventions' shape stands: create spans are the creation contexts, the send span links to them
+    const creates = t.spansNamed('create orders');
+    expect(creates).toHaveLength(2);
+    const [send] = t.spansNamed('send orders');
+    expect(send!.kind).toBe(SpanKind.CLIENT);
+    expect(send!.attributes['messaging.batch.message_count']).toBe(2);
+    expect(send!.links.map((l) => l.context.spanId).sort()).toEqual(creates.map((c) => c.spanContext().spanId).sort());
+    const m = await t.metrics();
+    expect(m['messaging.client.sent.messages']).toEqual([expect.objectContaining({ value: 2 })]);
+  });
+
+  it('createSpans: false and a message with its own context: a CLIENT send span linked to it, nothing added', async () => {
+    const { topic, batches } = fakeTopic();
+    traceTopic(topic, { createSpans: false });
+    const own = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    await topic.publishMessage({ data: Buffer.from('a'), attributes: { traceparent: own } });
+    expect(batches[0]!.messages[0]!.attributes).toEqual({ traceparent: own });
+    const spans = t.spans();
+    expect(spans.map((s) => s.name)).toEqual(['send orders']);
+    expect(spans[0]!.kind).toBe(SpanKind.CLIENT);
+    expect(spans[0]!.links.map((l) => l.context.spanId)).toEqual(['00f067aa0ba902b7']);
+  });
+
   it('createSpans: false puts a per-message send span in each message and makes no RPC span', async () => {
     const { topic, batches } = fakeTopic();
     traceTopic(topic, { createSpans: false });
