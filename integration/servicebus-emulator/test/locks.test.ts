@@ -48,27 +48,30 @@ describe('Service Bus emulator: locks', () => {
     const receiver = client.createReceiver('emu-auto-renew', { maxAutoLockRenewalDurationInMs: 60_000 });
     const seen: Array<{ id: unknown; count: number | undefined }> = [];
     const errors: Error[] = [];
-    const done = new Promise<void>((resolve) => {
-      const subscription = receiver.subscribe(
-        {
-          processMessage: async (message) => {
-            seen.push({ id: message.messageId, count: message.deliveryCount });
-            await new Promise((r) => setTimeout(r, LOCK_MS + 2500));
-            void subscription.close().then(resolve);
-          },
-          processError: (args) => {
-            errors.push(args.error);
-            return Promise.resolve();
-          },
+    let handled!: () => void;
+    const done = new Promise<void>((resolve) => (handled = resolve));
+    const subscription = receiver.subscribe(
+      {
+        processMessage: async (message) => {
+          seen.push({ id: message.messageId, count: message.deliveryCount });
+          await new Promise((r) => setTimeout(r, LOCK_MS + 2500));
+          handled();
         },
-        { autoCompleteMessages: true },
-      );
-    });
+        processError: (args) => {
+          errors.push(args.error);
+          return Promise.resolve();
+        },
+      },
+      { autoCompleteMessages: true },
+    );
     await done;
+    // auto-complete follows the handler: wait for the queue to be empty, then stop
+    const check = client.createReceiver('emu-auto-renew');
+    const deadline = Date.now() + 5000;
+    while ((await check.peekMessages(5)).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    await subscription.close();
     expect(errors).toEqual([]);
     expect(seen).toEqual([{ id: 'auto-1', count: 0 }]);
-    // auto-completed after the handler: nothing left, nothing redelivered
-    const check = client.createReceiver('emu-auto-renew');
     expect(await check.peekMessages(5)).toEqual([]);
   }, 30_000);
 });
