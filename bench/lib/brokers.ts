@@ -8,5 +8,9 @@ export async function workloadOf(broker: BrokerName): Promise<Workload> {
       return (await import('../brokers/kafka.js')).kafka;
     case 'rabbitmq':
       return (await import('../brokers/rabbitmq.js')).rabbitmq;
+    case 'sqs':
+      return (await import('../brokers/sqs.js')).sqs;
+    case 'pubsub':
+      return (await import('../brokers/pubsub.js')).pubsub;
   }
 }

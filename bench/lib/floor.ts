@@ -6,20 +6,50 @@
 //   the handler run in its context, the span ended when the handler settles.
 // Names and attributes are built once per destination: a per-message cost that an instrumentation can avoid
 // does not belong in the floor.
-import { context, propagation, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace, type Attributes, type Span, type TextMapGetter, type Tracer } from '@opentelemetry/api';
+import {
+  context,
+  defaultTextMapSetter,
+  propagation,
+  ROOT_CONTEXT,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+  type Attributes,
+  type Span,
+  type TextMapGetter,
+  type TextMapSetter,
+  type Tracer,
+} from '@opentelemetry/api';
 
-/** Message headers as the clients hand them over: kafkajs gives Buffers (or arrays of them), amqplib strings. */
+/**
+ * Message headers as the clients hand them over: kafkajs gives Buffers (or arrays of them), amqplib and Pub/Sub
+ * strings, SQS `{ DataType, StringValue }` message attributes.
+ */
 export type Headers = Record<string, unknown>;
 
-const text = (value: unknown): string | undefined =>
-  typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('utf8') : undefined;
+const text = (value: unknown): string | undefined => {
+  if (typeof value === 'string') return value;
+  if (Buffer.isBuffer(value)) return value.toString('utf8');
+  // SQS: a String message attribute
+  if (typeof value === 'object' && value !== null && typeof (value as { StringValue?: unknown }).StringValue === 'string') {
+    return (value as { StringValue: string }).StringValue;
+  }
+  return undefined;
+};
 
-/** Reads headers whose values may be Buffers (kafkajs) or strings (amqplib). */
+/** Reads headers whose values may be Buffers (kafkajs), strings (amqplib, Pub/Sub) or SQS attributes. */
 const getter: TextMapGetter<Headers> = {
   keys: (carrier) => Object.keys(carrier),
   get: (carrier, key) => {
     const value = carrier[key];
     return Array.isArray(value) ? value.map((v) => text(v) ?? '') : text(value);
+  },
+};
+
+/** Writes the context as SQS String message attributes, the shape `SendMessage` takes. */
+export const sqsAttributeSetter: TextMapSetter<Headers> = {
+  set: (carrier, key, value) => {
+    carrier[key] = { DataType: 'String', StringValue: value };
   },
 };
 
@@ -41,12 +71,15 @@ export class Floor {
     this.processAttributes = { ...common, 'messaging.operation.name': 'process', 'messaging.operation.type': 'process' };
   }
 
-  /** Produce: starts one message's PRODUCER span; returns it and a copy of `headers` carrying its context. */
-  startSend<H extends Headers>(headers: H | undefined): { span: Span; headers: H } {
+  /**
+   * Produce: starts one message's PRODUCER span; returns it and a copy of `headers` carrying its context
+   * (written by `setter`: plain values by default, {@link sqsAttributeSetter} for SQS).
+   */
+  startSend<H extends Headers>(headers: H | undefined, setter: TextMapSetter<Headers> = defaultTextMapSetter): { span: Span; headers: H } {
     const active = context.active();
     const span = this.tracer.startSpan(this.sendName, { kind: SpanKind.PRODUCER, attributes: this.sendAttributes }, active);
     const copy = { ...headers } as H;
-    propagation.inject(trace.setSpan(active, span), copy);
+    propagation.inject(trace.setSpan(active, span), copy, setter);
     return { span, headers: copy };
   }
 

@@ -27,6 +27,7 @@ export const DEFAULT_ROUNDS = 7;
  */
 export const FULL_SIZES: Record<PathName, RunSize> = {
   'produce-1': { warmup: 300, measured: 2500 },
+  'produce-10': { warmup: 500, measured: 5000 },
   'produce-100': { warmup: 1000, measured: 10000 },
   consume: { warmup: 11000, measured: 6000 },
   'consume-batch': { warmup: 11000, measured: 6000 },
@@ -34,6 +35,7 @@ export const FULL_SIZES: Record<PathName, RunSize> = {
 
 export const SMOKE_SIZES: Record<PathName, RunSize> = {
   'produce-1': { warmup: 5, measured: 20 },
+  'produce-10': { warmup: 20, measured: 80 },
   'produce-100': { warmup: 100, measured: 200 },
   consume: { warmup: 20, measured: 80 },
   'consume-batch': { warmup: 300, measured: 900 },
