@@ -126,4 +126,14 @@ describe('Service Bus emulator: settlement', () => {
     expect(seq(rest[0]!)).toBeLessThan(seq(rest[1]!));
     for (const m of rest) await receiver.completeMessage(m);
   });
+
+  it('expires a message past its time to live; DeadLetteringOnMessageExpiration moves it to the DLQ (TTLExpiredException)', async () => {
+    await client.createSender('emu-ttl').sendMessages({ body: 'short-lived', messageId: 'ttl-1', timeToLive: 500 });
+    const dlq = client.createReceiver('emu-ttl', { subQueueType: 'deadLetter' });
+    const dead = await receiveOne(dlq, 5000);
+    expect(dead.messageId).toBe('ttl-1');
+    expect(dead.deadLetterReason).toBe('TTLExpiredException');
+    await dlq.completeMessage(dead);
+    expect(await receive(client.createReceiver('emu-ttl'), 1, 500)).toEqual([]);
+  });
 });
