@@ -3,6 +3,10 @@
 import type { ServiceBusClient, ServiceBusReceivedMessage, ServiceBusReceiver } from '@azure/service-bus';
 import { traceReceiver, traceSender, traceServiceBusClient } from '@brokertrace/service-bus';
 import { setupTestTelemetry } from '@brokertrace/testing';
+import { SpanKind, propagation } from '@opentelemetry/api';
+import type { TextMapPropagator } from '@opentelemetry/api';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { Countdown, connect, drain, spanIdOf } from './helpers.js';
 
 const t = setupTestTelemetry();
@@ -181,6 +185,55 @@ it('frozen inputs are read, never written, on every send path; a Diagnostic-Id c
   // ours under traceparent; the caller's Diagnostic-Id kept as it was
   expect(five2['Diagnostic-Id']).toBe('|abc.1.');
   expect(typeof five2.traceparent).toBe('string');
+});
+
+it('a traced batch: kept contexts (traceparent, Diagnostic-Id) linked, no create span for them; with no propagator the send span is still CLIENT and linked', async () => {
+  const QUEUE = 'servicebus-6';
+  await drain(client, QUEUE);
+  const sender = traceSender(client.createSender(QUEUE));
+  const own = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+  const azure = '00-4bf92f3577b34da6a3ce929d0e0e4736-b7ad6b7169203331-01';
+  const batch = await sender.createMessageBatch();
+  expect(batch.tryAddMessage({ body: 'a', applicationProperties: { traceparent: own } })).toBe(true);
+  expect(batch.tryAddMessage({ body: 'b', applicationProperties: { 'Diagnostic-Id': azure } })).toBe(true);
+  expect(batch.tryAddMessage({ body: 'c' })).toBe(true);
+  await sender.sendMessages(batch);
+  const creates = t.spansNamed(`create ${QUEUE}`);
+  expect(creates).toHaveLength(1);
+  let [send] = t.spansNamed(`send ${QUEUE}`);
+  expect(send!.kind).toBe(SpanKind.CLIENT);
+  expect(send!.attributes['messaging.batch.message_count']).toBe(3);
+  expect(send!.links.map((l) => l.context.spanId)).toEqual(['00f067aa0ba902b7', 'b7ad6b7169203331', creates[0]!.spanContext().spanId]);
+
+  await t.reset();
+  // @opentelemetry/core is a dependency of @brokertrace/testing (the integration package does not list it)
+  const { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } = createRequire(join(__dirname, '../../packages/testing/package.json'))(
+    '@opentelemetry/core',
+  ) as {
+    CompositePropagator: new (options: { propagators: TextMapPropagator[] }) => TextMapPropagator;
+    W3CTraceContextPropagator: new () => TextMapPropagator;
+    W3CBaggagePropagator: new () => TextMapPropagator;
+  };
+  propagation.disable();
+  try {
+    const bare = await sender.createMessageBatch();
+    expect(bare.tryAddMessage({ body: 'd' })).toBe(true);
+    expect(bare.tryAddMessage({ body: 'e' })).toBe(true);
+    await sender.sendMessages(bare);
+  } finally {
+    propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
+  }
+  const bareCreates = t.spansNamed(`create ${QUEUE}`);
+  expect(bareCreates).toHaveLength(2);
+  [send] = t.spansNamed(`send ${QUEUE}`);
+  expect(send!.kind).toBe(SpanKind.CLIENT);
+  expect(send!.attributes['messaging.batch.message_count']).toBe(2);
+  expect(send!.links.map((l) => l.context.spanId)).toEqual(bareCreates.map((c) => c.spanContext().spanId));
+  const m = await t.metrics();
+  expect(m['messaging.client.sent.messages']).toEqual([expect.objectContaining({ value: 2 })]);
+  await sender.close();
+  await drain(client, QUEUE);
+  expect(t.openSpans()).toEqual([]);
 });
 
 it('1,000 messages through traceServiceBusClient: each received exactly once, payload unchanged, no span left open', async () => {

@@ -4,7 +4,6 @@
 // context when it carries no W3C one.
 import { BROKER_LIMITS, DIAGNOSTIC_ID, extractSpanContext, utf8Length } from '@brokertrace/core';
 import type { CarrierLimits, InjectResult } from '@brokertrace/core';
-import { ROOT_CONTEXT, propagation, trace } from '@opentelemetry/api';
 import type { SpanContext, TextMapGetter } from '@opentelemetry/api';
 import type { ApplicationPropertyValue, ServiceBusMessageLike } from './internal-types.js';
 
@@ -75,13 +74,13 @@ export const propertiesGetter: TextMapGetter<unknown> = {
   },
 };
 
-/** The context a message already carries (our propagator's keys or `Diagnostic-Id`), or undefined. */
-export function carriedContext(props: Properties | undefined): SpanContext | undefined {
-  if (props === undefined) return undefined;
-  let present = Object.hasOwn(props, DIAGNOSTIC_ID);
-  const fields = propagation.fields();
-  for (let i = 0; i < fields.length && !present; i++) present = Object.hasOwn(props, fields[i]!);
-  return present ? extractSpanContext(props, propertiesGetter) : undefined;
+/**
+ * The context of a message that carries a `Diagnostic-Id` (an Azure SDK's), or undefined: kept like a W3C one
+ * whatever the propagator (core's keep rule looks for the propagator's own keys only).
+ */
+export function diagnosticIdContext(props: Properties | undefined): SpanContext | undefined {
+  if (props === undefined || !Object.hasOwn(props, DIAGNOSTIC_ID)) return undefined;
+  return extractSpanContext(props, propertiesGetter);
 }
 
 /**
@@ -103,11 +102,4 @@ export function withContext(
   }
   if (Object.keys(fields).length === 0) return message;
   return { ...message, applicationProperties: { ...props, ...fields } };
-}
-
-/** A carrier holding `sc` in the global propagator's own keys: what batchTelemetry keeps and links to. */
-export function carrierOf(sc: SpanContext): Record<string, string> {
-  const carrier: Record<string, string> = {};
-  propagation.inject(trace.setSpanContext(ROOT_CONTEXT, sc), carrier);
-  return carrier;
 }

@@ -4,9 +4,9 @@
 import { isThenable } from '@brokertrace/core';
 import type { InjectResult, OutgoingMessage } from '@brokertrace/core';
 import { context, trace } from '@opentelemetry/api';
-import type { Span, SpanContext } from '@opentelemetry/api';
+import type { Link, Span, SpanContext } from '@opentelemetry/api';
 import { ATTR_BROKERTRACE_SERVICEBUS_BATCH_REJECTED, ATTR_BROKERTRACE_SERVICEBUS_SEQUENCE_NUMBERS } from './attributes.js';
-import { carriedContext, carrierOf, limitsFor, propertiesGetter, propertiesOf, withContext } from './carrier.js';
+import { diagnosticIdContext, limitsFor, propertiesGetter, propertiesOf, withContext } from './carrier.js';
 import type { Entity } from './destination.js';
 import { log } from './diag.js';
 import type { LongLike, MessageBatchLike, ServiceBusMessageLike } from './internal-types.js';
@@ -66,12 +66,20 @@ function startSend(tracing: ServiceBusTracing, entity: Entity, operation: SendOp
   return { span: result.span, ctx: result.context, copies };
 }
 
-/** The send span of a traced batch: linked to every message's context (taken when it was added). */
+/**
+ * The send span of a traced batch (CLIENT): its messages were encoded with their create span's context (or the
+ * one they kept) when added, so it links to those contexts and counts the batch's messages.
+ */
 function startBatchSend(tracing: ServiceBusTracing, entity: Entity, batch: MessageBatchLike): Started {
   const creations = tracing.batches.get(batch) ?? [];
-  const messages = creations.map((sc: SpanContext | undefined) => ({ existing: sc === undefined ? undefined : carrierOf(sc) }));
-  const result = tracing.batchTelemetry.startSend({ destination: entity.destination, batch: true, messages, metricAttributes: entity.metricAttributes });
-  tracing.batchTelemetry.runHook(tracing.options.sendHook, result.span, { destination: entity.destination, operation: 'send', messageCount: messages.length });
+  const links: Link[] = [];
+  for (let i = 0; i < creations.length; i++) {
+    const sc = creations[i];
+    if (sc !== undefined) links.push({ context: sc });
+  }
+  const { telemetry } = tracing;
+  const result = telemetry.startSend({ destination: entity.destination, batch: true, messageCount: creations.length, links, metricAttributes: entity.metricAttributes });
+  telemetry.runHook(tracing.options.sendHook, result.span, { destination: entity.destination, operation: 'send', messageCount: creations.length });
   return { span: result.span, ctx: result.context, copies: [batch] };
 }
 
@@ -83,7 +91,7 @@ export function traceSendMessages(tracing: ServiceBusTracing, entity: Entity, or
       return original.apply(this, args);
     }
     const traced = isBatch(messages) && tracing.batches.has(messages);
-    const telemetry = traced ? tracing.batchTelemetry : tracing.telemetry;
+    const telemetry = tracing.telemetry;
     let started: Started | undefined;
     try {
       if (traced) started = startBatchSend(tracing, entity, messages);
@@ -147,14 +155,24 @@ function addTraced(tracing: ServiceBusTracing, entity: Entity, creations: Array<
   try {
     const props = propertiesOf(copy);
     const replace = telemetry.config.existingContext === 'replace';
-    creation = replace ? undefined : carriedContext(props);
+    // Core's keep rule looks for the propagator's keys; an Azure SDK's Diagnostic-Id alone is ours to see.
+    creation = replace ? undefined : diagnosticIdContext(props);
     let injection: InjectResult | undefined;
     if (creation === undefined) {
-      // startSend cannot serve here: the message is encoded now, the send happens later, with other messages.
-      span = telemetry.startCreate({ destination: entity.destination, metricAttributes: entity.metricAttributes });
-      injection = telemetry.inject(span, props, limitsFor(copy, options.writeDiagnosticId, props));
-      const sc = span.spanContext();
-      creation = trace.isSpanContextValid(sc) ? sc : undefined;
+      // The message is encoded now, the send happens later, with other messages: an open create span of its own.
+      const created = telemetry.startCreate({
+        destination: entity.destination,
+        metricAttributes: entity.metricAttributes,
+        message: { existing: props, getter: propertiesGetter, limits: limitsFor(copy, options.writeDiagnosticId, props) },
+      });
+      if (created.kept !== undefined) {
+        creation = created.kept;
+      } else {
+        span = created.span;
+        injection = created.injection;
+        const sc = span.spanContext();
+        creation = trace.isSpanContextValid(sc) ? sc : undefined;
+      }
     }
     copy = withContext(copy, props, injection, options.writeDiagnosticId, replace);
     if (span !== undefined) telemetry.runHook(options.producerHook, span, { destination: entity.destination, message: copy });

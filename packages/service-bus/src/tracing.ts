@@ -11,12 +11,6 @@ import { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
 
 export class ServiceBusTracing {
   readonly telemetry: MessagingTelemetry;
-  /**
-   * The send span of a ServiceBusMessageBatch: its messages were encoded (with their create span's context)
-   * when added, so this telemetry always keeps a message's context and makes no create spans; its send span
-   * links to the contexts the batch's messages carry.
-   */
-  readonly batchTelemetry: MessagingTelemetry;
   /** Creation contexts of the messages added to each traced batch, in order (undefined: no context). */
   readonly batches = new WeakMap<object, Array<SpanContext | undefined>>();
   /** The handler context (process span) of each message handed to a subscribe() handler, for its settlement. */
@@ -35,9 +29,14 @@ export class ServiceBusTracing {
     readonly isActive: () => boolean = () => true,
   ) {
     this.current = resolveServiceBusOptions(config);
-    const options = { system: 'servicebus', instrumentationName: PACKAGE_NAME, instrumentationVersion: PACKAGE_VERSION, errorType: serviceBusErrorType } as const;
-    this.telemetry = new MessagingTelemetry({ ...options, config, packageOptions: SERVICEBUS_OPTIONS });
-    this.batchTelemetry = new MessagingTelemetry({ ...options, config: batchConfig(config), packageOptions: SERVICEBUS_OPTIONS });
+    this.telemetry = new MessagingTelemetry({
+      system: 'servicebus',
+      instrumentationName: PACKAGE_NAME,
+      instrumentationVersion: PACKAGE_VERSION,
+      errorType: serviceBusErrorType,
+      config,
+      packageOptions: SERVICEBUS_OPTIONS,
+    });
   }
 
   get options(): ResolvedServiceBusOptions {
@@ -48,7 +47,6 @@ export class ServiceBusTracing {
   setConfig(config: ServiceBusConfig | undefined): void {
     const next = resolveServiceBusOptions(config);
     this.telemetry.setConfig(config ?? {});
-    this.batchTelemetry.setConfig(batchConfig(config));
     this.current = next;
     // Providers handed over by InstrumentationBase stay in force unless the config names its own.
     if (this.tracerProvider && !config?.tracerProvider) this.setTracerProvider(this.tracerProvider);
@@ -58,16 +56,11 @@ export class ServiceBusTracing {
   setTracerProvider(provider: TracerProvider): void {
     this.tracerProvider = provider;
     this.telemetry.setTracerProvider(provider);
-    this.batchTelemetry.setTracerProvider(provider);
   }
 
   setMeterProvider(provider: MeterProvider): void {
     this.meterProvider = provider;
     this.telemetry.setMeterProvider(provider);
-    this.batchTelemetry.setMeterProvider(provider);
   }
 }
 
-function batchConfig(config: ServiceBusConfig | undefined): ServiceBusConfig {
-  return { ...(config ?? {}), existingContext: 'keep', createSpans: false };
-}

@@ -5,7 +5,7 @@ import * as sb from '@azure/service-bus';
 import { BrokerTraceConfigError } from '@brokertrace/core';
 import { ServiceBusInstrumentation, traceSender } from '@brokertrace/service-bus';
 import { setupTestTelemetry } from '@brokertrace/testing';
-import { carriedContext, limitsFor, withContext } from '../src/carrier';
+import { diagnosticIdContext, limitsFor, withContext } from '../src/carrier';
 import { entityOf } from '../src/destination';
 import { deliveryCount, messageAttributes, messageFacts } from '../src/facts';
 
@@ -76,9 +76,9 @@ describe('carrier', () => {
     expect(withContext(message, props, undefined, false, false)).toBe(message);
   });
   it('reads a valid Diagnostic-Id as the carried context, not a hierarchical Request-Id', () => {
-    expect(carriedContext({ 'Diagnostic-Id': '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' })?.spanId).toBe('00f067aa0ba902b7');
-    expect(carriedContext({ 'Diagnostic-Id': '|abc.1.' })).toBeUndefined();
-    expect(carriedContext({ other: 'x' })).toBeUndefined();
+    expect(diagnosticIdContext({ 'Diagnostic-Id': '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' })?.spanId).toBe('00f067aa0ba902b7');
+    expect(diagnosticIdContext({ 'Diagnostic-Id': '|abc.1.' })).toBeUndefined();
+    expect(diagnosticIdContext({ other: 'x' })).toBeUndefined();
   });
 });
 
