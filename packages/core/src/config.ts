@@ -1,3 +1,5 @@
+// The shared options every package accepts: validated once (BrokerTraceConfigError naming the option) and
+// resolved into what the hot path reads (policy, ignore lists, baggage allow-list, templates).
 import { BrokerTraceConfigError } from './errors.js';
 import { ResolvedPolicy, createPolicy } from './policy.js';
 import type { MessagingInstrumentationConfig } from './types.js';

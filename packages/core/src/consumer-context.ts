@@ -14,15 +14,8 @@ import {
   ATTR_MESSAGING_MESSAGE_ID,
 } from './semconv.js';
 import { messageAgeMs } from './policy.js';
+import type { ConsumedMessage } from './telemetry-types.js';
 import type { Decision, MessageFacts } from './types.js';
-
-/** One consumed message: what the broker says about it, and where its creation context travels. */
-export interface ConsumedMessage {
-  /** What the broker says about the message (the policy's input). */
-  facts: MessageFacts;
-  /** The message's headers/attributes/properties holding the creation context. */
-  carrier?: unknown;
-}
 
 /** The options of the consumer side that shape the answer (from the resolved config). */
 export interface ConsumerTrust {

@@ -1,3 +1,4 @@
+// The duplicate window of the policy: which message ids this process has seen, bounded in entries and age.
 import { createHash } from 'node:crypto';
 import { BrokerTraceConfigError } from './errors.js';
 

@@ -1,3 +1,4 @@
+// The one error core throws: a bad option, at construction or setConfig.
 /** Thrown at construction (or `setConfig`) when an option has a bad value; `option` names it, e.g. `policy.maxChildAgeMs`. */
 export class BrokerTraceConfigError extends Error {
   /** Path of the offending option, e.g. `policy.destinations["orders"].mode`. */

@@ -1,3 +1,5 @@
+// Reading a creation context out of a message: through the global propagator, over any broker's header
+// shapes (Buffers, typed AMQP values, SQS attributes, case variants), then the other ecosystems' keys.
 import { ROOT_CONTEXT, context, propagation, trace } from '@opentelemetry/api';
 import type { Context, SpanContext, TextMapGetter } from '@opentelemetry/api';
 import {

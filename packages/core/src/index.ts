@@ -1,3 +1,6 @@
+// @brokertrace/core's public surface. Read top-down: types.ts (vocabulary), telemetry-types.ts (what the
+// telemetry takes and returns), telemetry.ts (span lifecycle), consumer-context.ts, producer.ts,
+// messaging-metrics.ts, then the free functions (inject.ts, extract.ts, policy.ts) they build on.
 export * from './types.js';
 export { BROKER_LIMITS, RABBITMQ_DEFAULT_FRAME_MAX, RABBITMQ_HEADER_FRAME_MARGIN } from './limits.js';
 export { injectContext } from './inject.js';
@@ -25,10 +28,21 @@ export { DeliveryCounter } from './duplicates.js';
 export type { DeliveryCounterOptions } from './duplicates.js';
 export { BrokerTraceConfigError } from './errors.js';
 export { MessagingTelemetry, errorType, isThenable } from './telemetry.js';
-export type { BatchStart, CreateResult, CreateStart, MessagingTelemetryOptions, ProcessResult, ProcessStart, ReceiveStart, ReceivedMessage, SettleStart } from './telemetry.js';
-export type { OutgoingMessage, SendResult, SendStart } from './producer.js';
+export type {
+  BatchStart,
+  ConsumedMessage,
+  CreateResult,
+  CreateStart,
+  MessagingTelemetryOptions,
+  OutgoingMessage,
+  ProcessResult,
+  ProcessStart,
+  SendResult,
+  SendStart,
+  SettleStart,
+} from './telemetry-types.js';
 export { creationContextOf, creationLinkAttributes, resolveConsumerContext } from './consumer-context.js';
-export type { ConsumedMessage, ConsumerContext, ConsumerContextInput, ConsumerTrust } from './consumer-context.js';
+export type { ConsumerContext, ConsumerContextInput, ConsumerTrust } from './consumer-context.js';
 export { packageDiag } from './diagnostics.js';
 export { CORE_CONFIG_KEYS, DEFAULT_MAX_METRIC_DESTINATIONS, resolveConfig } from './config.js';
 export type { ResolvedConfig } from './config.js';

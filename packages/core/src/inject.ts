@@ -1,3 +1,5 @@
+// Writing a context into a message within the broker's limits: what the global propagator produces, fitted
+// into the room the message has left, trace identity first; never mutates the message.
 import { propagation } from '@opentelemetry/api';
 import type { Context } from '@opentelemetry/api';
 import type { CarrierLimits, ExistingEntries, InjectResult } from './types.js';

@@ -1,3 +1,4 @@
+// How much trace context each broker lets a message carry: the per-system CarrierLimits budgets.
 import type { CarrierLimits, MessagingSystem } from './types.js';
 
 /**

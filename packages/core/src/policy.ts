@@ -1,3 +1,5 @@
+// The child-or-link policy: validating its options (per destination) and deciding, message by message,
+// whether a consumer span continues the producer's trace or links to it, and why.
 import { isSpanContextValid } from '@opentelemetry/api';
 import type { SpanContext } from '@opentelemetry/api';
 import { DeliveryCounter } from './duplicates.js';

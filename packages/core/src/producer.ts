@@ -2,76 +2,10 @@
 // keeps the context it already carries, which gets a `create` span, and which context goes into each message.
 // Span starting, injection and ending are the telemetry's; this file only decides and orders them.
 import { SpanKind, propagation, trace } from '@opentelemetry/api';
-import type { Attributes, Context, DiagLogger, Link, Span, SpanContext, TextMapGetter } from '@opentelemetry/api';
+import type { Context, DiagLogger, Link, Span, SpanContext } from '@opentelemetry/api';
 import { extractSpanContext } from './extract.js';
-import type { CarrierLimits, ExistingEntries, InjectResult, SpanStart } from './types.js';
-
-/** One message of a publish call, as the caller built it. */
-export interface OutgoingMessage {
-  /** Its headers/attributes/properties as they are (only read). */
-  existing: ExistingEntries;
-  /** Budget for this message's context, when it differs from the telemetry's (e.g. the Kafka record size). */
-  limits?: CarrierLimits;
-  /** Reads raw values out of `existing` to find a context it already carries; default: own properties or Map entries. */
-  getter?: TextMapGetter<unknown>;
-  /** Attributes of this message's `create` span (e.g. `messaging.kafka.message.key`). */
-  attributes?: Attributes;
-}
-
-/** What {@link MessagingTelemetry.startSend} takes. */
-export interface SendStart extends SpanStart {
-  /** `messaging.operation.name`. Default `send` (e.g. `publish` for Pub/Sub). */
-  operationName?: string;
-  /**
-   * The client API sends several messages (kafkajs `send` / `sendBatch`, SQS `SendMessageBatch`): sets
-   * `messaging.batch.message_count` (even for one message) and, with `createSpans`, a `create` span per message.
-   * Default `false`.
-   */
-  batch?: boolean;
-  /** The messages of this call, in order; `injections` answers for each. */
-  messages?: ReadonlyArray<OutgoingMessage>;
-  /**
-   * How many messages the call sends when the package does not hand them over (`messages` absent), e.g. a
-   * batch RPC whose messages got their context earlier through {@link MessagingTelemetry.startCreate}: sets
-   * `messaging.batch.message_count` (with `batch`) and is counted in `messaging.client.sent.messages`. The send
-   * span is then CLIENT (no message carries its context). Ignored when `messages` is given.
-   */
-  messageCount?: number;
-  /**
-   * Extra links handed to the tracer at start, after the ones computed here (create spans, kept contexts), e.g.
-   * the create spans a package started earlier.
-   */
-  links?: ReadonlyArray<Link>;
-  /**
-   * `false`: the create spans stay open and are returned in {@link SendResult.creates}; the package ends each
-   * with `telemetry.end(span, error?)` once the broker answered for that message (SQS `SendMessageBatch`
-   * answers per entry). Default `true`: each create span ends right after its context was injected.
-   */
-  endCreates?: boolean;
-  /**
-   * Called with each message's `create` span, after its start and before its end (the place for a package's
-   * per-message hook). A throwing callback is logged and ignored.
-   */
-  onCreate?: (span: Span, index: number) => void;
-}
-
-/** What {@link MessagingTelemetry.startSend} returns. */
-export interface SendResult {
-  /** The send span (already started); end it with `telemetry.end(span, error?)` when the broker answered. */
-  span: Span;
-  /** The caller's context with the send span active (run the client call in it). */
-  context: Context;
-  /**
-   * One entry per message: the context entries to add (a key the message has is replaced), or `undefined` to
-   * leave the message's headers as they are (it kept its own context, or there is nothing to add).
-   */
-  injections: Array<InjectResult | undefined>;
-  /**
-   * Only with `endCreates: false`: message i's open `create` span, `undefined` where the message has none (it
-   * kept its own context, or no create spans were made). End each with `telemetry.end(span, error?)`.
-   */
-  creates?: Array<Span | undefined>;
-}
+import type { OutgoingMessage, SendResult, SendStart } from './telemetry-types.js';
+import type { CarrierLimits, ExistingEntries, InjectResult } from './types.js';
 
 /** The telemetry's operations this file orders (bound once per telemetry). */
 export interface SendMachinery {

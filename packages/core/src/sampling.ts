@@ -1,3 +1,4 @@
+// A sampler for consumer traces that start new because of a link: follow the creation context's sampled flag.
 import { SamplingDecision, TraceFlags, isSpanContextValid, trace } from '@opentelemetry/api';
 import type { Attributes, Context, Link, Sampler, SamplingResult, SpanKind } from '@opentelemetry/api';
 import { ATTR_BROKERTRACE_LINK_FOLLOW_SAMPLING } from './semconv.js';

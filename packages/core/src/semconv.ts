@@ -62,11 +62,6 @@ export const METRIC_MESSAGING_CLIENT_CONSUMED_MESSAGES = 'messaging.client.consu
 // brokertrace's own attributes (project namespace, documented in the core README).
 /** `child` or `link`: how the consumer span relates to the message's creation context. */
 export const ATTR_BROKERTRACE_DECISION_RELATIONSHIP = 'brokertrace.decision.relationship';
-/**
- * @deprecated renamed {@link ATTR_BROKERTRACE_DECISION_RELATIONSHIP} (an attribute name must not also be a
- * namespace: `brokertrace.decision.reason` exists). Same value; will be removed.
- */
-export const ATTR_BROKERTRACE_DECISION = ATTR_BROKERTRACE_DECISION_RELATIONSHIP;
 /** Why: `no-context`, `custom`, `forced`, `batch`, `stale`, `redelivered`, `duplicate`, `fresh`. */
 export const ATTR_BROKERTRACE_DECISION_REASON = 'brokertrace.decision.reason';
 /** Message age (queue latency) in ms at the time the consumer saw it, on spans and links; clock skew clamped to 0. */

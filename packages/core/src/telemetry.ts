@@ -2,12 +2,12 @@
 // end, run. Where a consumer span starts is consumer-context.ts; what goes into each message of a publish call
 // is producer.ts; what is recorded as metrics is messaging-metrics.ts; this file ties them to spans.
 import { INVALID_SPAN_CONTEXT, ROOT_CONTEXT, SpanKind, SpanStatusCode, context, createContextKey, propagation, trace } from '@opentelemetry/api';
-import type { Attributes, Context, DiagLogger, Link, MeterProvider, Span, SpanContext, TextMapGetter, Tracer, TracerProvider } from '@opentelemetry/api';
+import type { Attributes, Context, DiagLogger, Link, MeterProvider, Span, Tracer, TracerProvider } from '@opentelemetry/api';
 import { filterBaggage } from './baggage.js';
 import { resolveConfig } from './config.js';
 import type { ResolvedConfig } from './config.js';
 import { resolveConsumerContext } from './consumer-context.js';
-import type { ConsumedMessage, ConsumerTrust } from './consumer-context.js';
+import type { ConsumerTrust } from './consumer-context.js';
 import { packageDiag } from './diagnostics.js';
 import { injectContext } from './inject.js';
 import { BROKER_LIMITS } from './limits.js';
@@ -16,7 +16,19 @@ import type { MetricScope, ResolvedDestination } from './messaging-metrics.js';
 import { messageAgeMs } from './policy.js';
 import type { ResolvedPolicy } from './policy.js';
 import { isEmpty, keptContext, startSendOperation } from './producer.js';
-import type { OutgoingMessage, SendMachinery, SendResult, SendStart } from './producer.js';
+import type { SendMachinery } from './producer.js';
+import type {
+  BatchStart,
+  CreateResult,
+  CreateStart,
+  MessagingTelemetryOptions,
+  OutgoingMessage,
+  ProcessResult,
+  ProcessStart,
+  SendResult,
+  SendStart,
+  SettleStart,
+} from './telemetry-types.js';
 import {
   ATTR_BROKERTRACE_CONTEXT_DROPPED,
   ATTR_BROKERTRACE_DECISION_REASON,
@@ -34,118 +46,7 @@ import {
   ATTR_MESSAGING_SYSTEM,
   ERROR_TYPE_VALUE_OTHER,
 } from './semconv.js';
-import type { CarrierLimits, Decision, ExistingEntries, InjectResult, MessageFacts, MessagingInstrumentationConfig, MessagingSystem, SpanHook, SpanStart } from './types.js';
-
-/** Options of {@link MessagingTelemetry}. */
-export interface MessagingTelemetryOptions {
-  /** `messaging.system` of every span and metric. */
-  system: MessagingSystem;
-  /** Instrumentation scope name of the tracer and meter, e.g. `@brokertrace/kafkajs`; also core's diag namespace. */
-  instrumentationName: string;
-  /** Instrumentation scope version. */
-  instrumentationVersion?: string;
-  /** The shared options (validated here; throws {@link BrokerTraceConfigError} naming a bad one). */
-  config?: MessagingInstrumentationConfig;
-  /** Carrier budget for {@link MessagingTelemetry.inject}. Default `BROKER_LIMITS[system]`. */
-  limits?: CarrierLimits;
-  /**
-   * `error.type` of a failed operation from the broker's own error codes (kafkajs protocol error types, AMQP
-   * reply code names); `undefined` (or a throw) falls back to the error's class name.
-   */
-  errorType?: (error: unknown) => string | undefined;
-  /**
-   * The package's own top-level config keys: any key that is neither one of them nor a core option is rejected
-   * with a {@link BrokerTraceConfigError} naming it. Without it, unknown keys are not checked.
-   */
-  packageOptions?: readonly string[];
-}
-
-/** What {@link MessagingTelemetry.startProcess} takes. */
-export interface ProcessStart extends SpanStart {
-  /** What the broker says about the message (the policy's input). */
-  facts: MessageFacts;
-  /** The message's headers/attributes/properties holding the creation context. */
-  carrier?: unknown;
-  /** Reads raw values from `carrier`; default: own properties of an object or entries of a Map. */
-  getter?: TextMapGetter<unknown>;
-  /** `messaging.operation.name`. Default `process`. */
-  operationName?: string;
-  /**
-   * A per-message span inside a batch span (kafkajs `traceBatchMessage`): pass the batch span's context as
-   * `parent`. Decided by the `batch` rule (a link to the creation context); not counted again in the consumed
-   * and decision metrics (the batch span counted it). Default `false`.
-   */
-  inBatch?: boolean;
-  /**
-   * The message was already counted in `messaging.client.consumed.messages` by a receive span (semconv: count
-   * each delivery once). Default `false`.
-   */
-  countedByReceive?: boolean;
-}
-
-/** What {@link MessagingTelemetry.startProcess} returns. */
-export interface ProcessResult {
-  /** The process span (already started). */
-  span: Span;
-  /** The context to run the user's handler in: the span active, the message's baggage set. */
-  context: Context;
-  /** The child-or-link decision and its reason. */
-  decision: Decision;
-}
-
-/** What {@link MessagingTelemetry.startBatch} takes. */
-export interface BatchStart extends SpanStart {
-  /** `'receive'`: CLIENT `receive {dest}` of a pull API; `'process'`: CONSUMER `process {dest}` of a push batch handler. */
-  operationType: 'receive' | 'process';
-  /** `messaging.operation.name`. Default: the operation type (e.g. `poll`, `get`, `eachBatch`). */
-  operationName?: string;
-  /** The messages; one link per message with a valid creation context. */
-  messages: ReadonlyArray<ConsumedMessage>;
-  /** Reads raw values from each message's `carrier`. */
-  getter?: TextMapGetter<unknown>;
-  /**
-   * The client API is a batch API (SQS `ReceiveMessage`, kafkajs `eachBatch`): `messaging.batch.message_count`
-   * is set. `false` for a single-message pull API (amqplib `get`: one message or none), which SHOULD NOT set it.
-   * Default `true`.
-   */
-  batch?: boolean;
-}
-
-/** What {@link MessagingTelemetry.startCreate} takes: one message whose `create` span stays open. */
-export interface CreateStart extends SpanStart {
-  /** The message; its `attributes` go on the create span, its `limits` bound the injection. */
-  message: OutgoingMessage;
-}
-
-/** What {@link MessagingTelemetry.startCreate} returns. */
-export interface CreateResult {
-  /**
-   * The open `create` span (PRODUCER); end it with `telemetry.end(span, error?)` when the broker answered for
-   * the message. Non-recording when the message kept its own context (or tracing is suppressed).
-   */
-  span: Span;
-  /** The caller's context with the create span active. */
-  context: Context;
-  /** The entries to add to the message (as in {@link SendResult.injections}); `undefined`: leave it as it is. */
-  injection: InjectResult | undefined;
-  /** The context the message already carried and keeps (`existingContext: 'keep'`): link the send span to it. */
-  kept: SpanContext | undefined;
-}
-
-/** @deprecated use {@link BatchStart} with `operationType: 'receive'`. */
-export type ReceiveStart = Omit<BatchStart, 'operationType'>;
-/** @deprecated use {@link ConsumedMessage}. */
-export type ReceivedMessage = ConsumedMessage;
-
-/** What {@link MessagingTelemetry.startSettle} takes. */
-export interface SettleStart extends SpanStart {
-  /** `messaging.operation.name`: `ack`, `nack`, `reject`, `complete`, `abandon`, `dead_letter`, `delete`, `commit`... */
-  operationName: string;
-  /** The settle API settles several messages at once (`ackAll`, `allUpTo`, a commit): sets `messaging.batch.message_count`. */
-  batch?: boolean;
-  /** How many messages a batch settle settles (`messaging.batch.message_count`, only with `batch`). */
-  messageCount?: number;
-}
+import type { CarrierLimits, Decision, ExistingEntries, InjectResult, MessagingInstrumentationConfig, MessagingSystem, SpanHook, SpanStart } from './types.js';
 
 enum Op {
   Create,
@@ -456,11 +357,6 @@ export class MessagingTelemetry {
       if (ageMs !== undefined) this.metrics.age(scope, ageMs);
     }
     return { span, context: trace.setSpan(ambient, span) };
-  }
-
-  /** @deprecated use {@link startBatch} with `operationType: 'receive'`. */
-  startReceive(s: ReceiveStart): { span: Span; context: Context } {
-    return this.startBatch({ ...s, operationType: 'receive' });
   }
 
   /**

@@ -258,8 +258,9 @@ describe('receive spans', () => {
     const tel = telemetry();
     const a = produce(tel);
     const b = produce(tel);
-    const { span } = tel.startReceive({
+    const { span } = tel.startBatch({
       destination: 'orders',
+      operationType: 'receive',
       messages: [
         { facts: { messageId: '1' }, carrier: a.headers },
         { facts: { messageId: '2' }, carrier: {} },

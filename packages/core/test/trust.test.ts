@@ -8,8 +8,8 @@ import type { Context, MeterProvider, Sampler, Span, TextMapPropagator, TracerPr
 import { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, setupTestTelemetry } from '@brokertrace/testing';
 import type { ReadableSpan, SdkSampler } from '@brokertrace/testing';
 import {
-  ATTR_BROKERTRACE_DECISION,
   ATTR_BROKERTRACE_DECISION_REASON,
+  ATTR_BROKERTRACE_DECISION_RELATIONSHIP,
   LinkSamplingSampler,
   MessagingTelemetry,
 } from '@brokertrace/core';
@@ -461,7 +461,7 @@ describe("per-destination mode: 'link' against trace hijacking", () => {
     expect(processed!.spanContext().traceId).not.toBe(TRACE_ID);
     expect(processed!.parentSpanContext).toBeUndefined();
     expect(processed!.links.map((l) => l.context.spanId)).toEqual([SPAN_ID]);
-    expect(processed!.attributes).toMatchObject({ [ATTR_BROKERTRACE_DECISION]: 'link', [ATTR_BROKERTRACE_DECISION_REASON]: 'forced' });
+    expect(processed!.attributes).toMatchObject({ [ATTR_BROKERTRACE_DECISION_RELATIONSHIP]: 'link', [ATTR_BROKERTRACE_DECISION_REASON]: 'forced' });
     // Downstream calls from the handler carry OUR trace, without the attacker's tracestate.
     const onward = context.with(handlerCtx, () => {
       const send = tel.startSend({ destination: 'next' }).span;
@@ -482,7 +482,7 @@ describe("per-destination mode: 'link' against trace hijacking", () => {
     }
     for (const s of t.spans()) {
       expect(s.spanContext().traceId).not.toBe(TRACE_ID);
-      expect(s.attributes[ATTR_BROKERTRACE_DECISION]).toBe('link');
+      expect(s.attributes[ATTR_BROKERTRACE_DECISION_RELATIONSHIP]).toBe('link');
     }
   });
 
