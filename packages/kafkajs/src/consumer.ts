@@ -382,7 +382,7 @@ function commitAttributes(state: ConsumerState, commit: TopicCommit): Attributes
   return attributes;
 }
 
-function startCommit(state: ConsumerState, commit: TopicCommit, startTime?: number): ReturnType<KafkaTracing['telemetry']['startSettle']> {
+function startCommit(state: ConsumerState, commit: TopicCommit, automatic: boolean, startTime?: number): ReturnType<KafkaTracing['telemetry']['startSettle']> {
   return state.tracing.telemetry.startSettle({
     destination: commit.topic,
     operationName: 'commit',
@@ -390,7 +390,7 @@ function startCommit(state: ConsumerState, commit: TopicCommit, startTime?: numb
     metricAttributes: state.info.metricAttributes(commit.partitions.length === 1 ? commit.partitions[0]!.partition : undefined),
     startTime,
     // A commit kafkajs makes on its own runs in its fetch loop, whose context is not the application's.
-    parent: startTime === undefined ? undefined : ROOT_CONTEXT,
+    parent: automatic ? ROOT_CONTEXT : undefined,
   });
 }
 
@@ -412,7 +412,7 @@ export function traceCommitOffsets(
       }
     }
     if (byTopic.size === 0) return original.call(this, offsets);
-    const spans = [...byTopic.values()].map((commit) => startCommit(state, commit));
+    const spans = [...byTopic.values()].map((commit) => startCommit(state, commit, false));
     const end = (err?: unknown) => {
       state.explicitCommits--;
       spans.forEach((s) => telemetry.end(s, err));
@@ -472,12 +472,13 @@ export function watchCommits(consumer: object, state: ConsumerState): void {
     if (!tracing.isActive() || state.explicitCommits > 0) return;
     const { telemetry } = tracing;
     try {
-      // kafkajs stamps requests with Date.now(); spans use core's clock: carry the elapsed time over.
-      const now = performance.timeOrigin + performance.now();
-      const startTime = createdAt === undefined ? now : now - Math.max(0, Date.now() - createdAt);
+      // kafkajs stamps requests with Date.now(); spans use core's clock: carry the elapsed time over. Without a
+      // REQUEST event (kafkajs before 1.5) the span starts now on the SDK's own clock, the one its end() reads:
+      // a start on core's clock could lie after that end (found on kafkajs 1.4.0, where the SDK warned).
+      const startTime = createdAt === undefined ? undefined : telemetry.now() - Math.max(0, Date.now() - createdAt);
       for (const commit of commitsOf(payload)) {
         if (telemetry.isIgnored(commit.topic)) continue;
-        telemetry.end(startCommit(state, commit, startTime));
+        telemetry.end(startCommit(state, commit, true, startTime));
       }
     } catch (err) {
       log.debug('could not trace a commit', err);

@@ -9,11 +9,15 @@ export function recordId(topic: string, partition: number, offset: string): stri
   return `${topic}/${partition}/${offset}`;
 }
 
-/** kafkajs gives `timestamp` as a decimal string of epoch ms; `-1` (no timestamp, old formats) means unknown. */
+/**
+ * kafkajs gives `timestamp` as a decimal string of epoch ms; `-1` (no timestamp, old formats) means unknown, and so
+ * does `0`: kafkajs 1.4.0 writes 0 for a message sent without a timestamp, which would make every message look
+ * 56 years old (stale, linked instead of a child).
+ */
 export function timestampMs(timestamp: unknown): number | undefined {
   if (typeof timestamp !== 'string' && typeof timestamp !== 'number') return undefined;
   const ms = Number(timestamp);
-  return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
 }
 
 // `fatal`: bytes that are not valid UTF-8 throw instead of turning into U+FFFD. Stateless between calls.

@@ -5,9 +5,10 @@ import { ClientInfo } from './client-info.js';
 import { withClusterOf } from './cluster.js';
 import { KafkaTracing } from './tracing.js';
 import type { KafkaJsConfig } from './types.js';
-import { wrapConsumer, wrapProducer } from './wrap.js';
+import { recognised, wrapConsumer, wrapProducer } from './wrap.js';
 
 export { KafkaJsInstrumentation } from './instrumentation.js';
+export { TESTED_KAFKAJS_VERSIONS } from './version.js';
 export { traceBatchMessage } from './consumer.js';
 export { ATTR_BROKERTRACE_KAFKA_TRANSACTIONAL } from './attributes.js';
 export { ATTR_BROKERTRACE_KAFKA_TRANSACTION_OUTCOME } from './transaction.js';
@@ -42,7 +43,8 @@ export function traceProducer<P extends KafkaProducer>(producer: P, config?: Kaf
 
 /**
  * Traces a kafkajs consumer in place and returns it: the handlers given to `run` (`eachMessage`, `eachBatch`)
- * and `commitOffsets`. Call it before `run`. A consumer already traced is returned as it is. Throws
+ * and `commitOffsets`. Call it before `run`. A consumer already traced is returned as it is; so is anything without `run`, after
+ * one `diag.warn` (never a throw). Throws
  * `BrokerTraceConfigError` for a bad option, naming it.
  *
  * @example
@@ -73,14 +75,14 @@ export interface KafkaClientFactory {
  * const producer = kafka.producer(); // traced
  */
 export function traceKafka<K extends KafkaClientFactory>(kafka: K, config?: KafkaJsConfig): K {
-  if (kafka === null || typeof kafka !== 'object' || isPatched(kafka)) return kafka;
+  if (!recognised(kafka, 'Kafka client', ['producer', 'consumer']) || isPatched(kafka)) return kafka;
   let on = true;
   const tracing = new KafkaTracing(config, () => on);
   const patched = patchMethods(kafka, {
     producer: (original) =>
       function producer(this: unknown, ...args: unknown[]): unknown {
         const { client, cluster } = withClusterOf(this, () => (original).apply(this, args));
-        if (on && client !== null && typeof client === 'object') wrapProducer(client, tracing, new ClientInfo({ cluster }));
+        if (on) wrapProducer(client, tracing, new ClientInfo({ cluster }));
         return client;
       },
     consumer: (original) =>
@@ -88,7 +90,7 @@ export function traceKafka<K extends KafkaClientFactory>(kafka: K, config?: Kafk
         const { client, cluster } = withClusterOf(this, () => (original).apply(this, args));
         const groupId = (args[0] as { groupId?: unknown } | undefined)?.groupId;
         const info = new ClientInfo({ cluster, groupId: typeof groupId === 'string' ? groupId : undefined });
-        if (on && client !== null && typeof client === 'object') wrapConsumer(client, tracing, info);
+        if (on) wrapConsumer(client, tracing, info);
         return client;
       },
   });

@@ -6,7 +6,8 @@ import { InstrumentationBase, InstrumentationNodeModuleDefinition, isWrapped } f
 import { resolveKafkaOptions } from './config.js';
 import { KafkaTracing } from './tracing.js';
 import type { KafkaJsInstrumentationConfig } from './types.js';
-import { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
+import { PACKAGE_NAME, PACKAGE_VERSION, TESTED_KAFKAJS_VERSIONS, isTestedKafkaJsVersion } from './version.js';
+import { warnOnce } from './diag.js';
 import { withClusterOf } from './cluster.js';
 import { ClientInfo } from './client-info.js';
 import { wrapConsumer, wrapProducer } from './wrap.js';
@@ -19,8 +20,12 @@ interface KafkaPrototype {
   consumer: Factory;
 }
 
-/** kafkajs majors whose producer/consumer API this package wraps (2.x tested; see the README for 1.x). */
-export const SUPPORTED_VERSIONS = ['>=1.4.0 <3'];
+/**
+ * Every kafkajs version is patched: one outside {@link TESTED_KAFKAJS_VERSIONS} gets a `diag.warn` naming it, and
+ * is traced as far as its classes look as expected (a range here would make require-in-the-middle skip it silently,
+ * the failure issue 18 is about).
+ */
+export const SUPPORTED_VERSIONS = ['*'];
 
 /**
  * Traces kafkajs for `registerInstrumentations` or the Node SDK.
@@ -59,26 +64,33 @@ export class KafkaJsInstrumentation extends InstrumentationBase<KafkaJsInstrumen
 
   /** One definition object, so `getModuleDefinitions()` hands out the very one `enable()`/`disable()` use. */
   protected init(): InstrumentationNodeModuleDefinition {
-    return (this.definition ??= new InstrumentationNodeModuleDefinition(
+    if (this.definition) return this.definition;
+    const definition = new InstrumentationNodeModuleDefinition(
       'kafkajs',
       SUPPORTED_VERSIONS,
-      (moduleExports: unknown) => this.patch(moduleExports),
+      (moduleExports: unknown, moduleVersion?: string) => this.patch(moduleExports, moduleVersion),
       (moduleExports: unknown) => this.unpatch(moduleExports),
-    ));
+    );
+    // Without it `*` skips pre-releases (2.3.0-beta.3) silently: they too get the warning and the tracing.
+    return (this.definition = Object.assign(definition, { includePrerelease: true }));
   }
 
-  private prototypeOf(moduleExports: unknown): KafkaPrototype | undefined {
+  private prototypeOf(moduleExports: unknown, moduleVersion: string | undefined): KafkaPrototype | undefined {
     const Kafka = (moduleExports as { Kafka?: unknown } | undefined)?.Kafka;
     const proto = typeof Kafka === 'function' ? (Kafka.prototype as Partial<KafkaPrototype> | undefined) : undefined;
     if (!proto || typeof proto.producer !== 'function' || typeof proto.consumer !== 'function') {
-      this._diag.warn('kafkajs loaded without the Kafka class this instrumentation knows; left untraced');
+      warnOnce(`no-kafka-class:${String(moduleVersion)}`, `kafkajs ${String(moduleVersion)} has no Kafka class with producer() and consumer(); left untraced`);
       return undefined;
     }
     return proto as KafkaPrototype;
   }
 
-  private patch(moduleExports: unknown): unknown {
-    const proto = this.prototypeOf(moduleExports);
+  private patch(moduleExports: unknown, moduleVersion: string | undefined): unknown {
+    if (!isTestedKafkaJsVersion(moduleVersion)) {
+      const name = moduleVersion === undefined ? 'kafkajs of an unknown version' : `kafkajs ${moduleVersion}`;
+      warnOnce(`version:${String(moduleVersion)}`, `${name} is outside the tested range ${TESTED_KAFKAJS_VERSIONS}; tracing it as far as it looks as expected`);
+    }
+    const proto = this.prototypeOf(moduleExports, moduleVersion);
     if (!proto) return moduleExports;
     this.unpatch(moduleExports);
     const trace = (client: unknown, kind: 'producer' | 'consumer', info: ClientInfo): void => this.trace(client, kind, info);
@@ -110,7 +122,7 @@ export class KafkaJsInstrumentation extends InstrumentationBase<KafkaJsInstrumen
 
   private trace(client: unknown, kind: 'producer' | 'consumer', info: ClientInfo): void {
     const tracing = this.tracing;
-    if (!tracing || !this.isEnabled() || client === null || typeof client !== 'object') return;
+    if (!tracing || !this.isEnabled()) return;
     try {
       if (kind === 'producer') wrapProducer(client, tracing, info);
       else wrapConsumer(client, tracing, info);
