@@ -230,7 +230,7 @@ describe('publish', () => {
     }
     expect(t.spansNamed('create orders')[0]!.attributes['brokertrace.context.dropped']).toEqual(['GOOG-thing', 'googclient_traceparent']);
     const m = await t.metrics();
-    const byField = Object.fromEntries((m['brokertrace.context.dropped'] ?? []).map((p) => [p.attributes['brokertrace.context.field'], p.value]));
+    const byField = Object.fromEntries((m['brokertrace.context.dropped'] ?? []).map((p) => [p.attributes['brokertrace.context.field'], p.kind === 'sum' ? p.value : NaN]));
     expect(byField).toEqual({ 'GOOG-thing': 1, googclient_traceparent: 1 });
   });
 
