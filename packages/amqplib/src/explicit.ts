@@ -2,11 +2,29 @@
 import { isPatched, patchMethods, unpatchMethods } from '@brokertrace/core';
 import { dropChannelState } from './channel-state.js';
 import type { AmqpChannelLike, AmqpConnectionLike, AnyMethod } from './internal-types.js';
-import { log } from './log.js';
+import { log, warnOnce } from './log.js';
 import { shared } from './shared.js';
 import { AmqplibTracing } from './tracing.js';
 import type { AmqplibTraceConfig } from './types.js';
 import { CHANNEL_METHODS, wrapperFor } from './wrap.js';
+
+/** What every amqplib channel (promise or callback API, plain or confirm) has. */
+const CHANNEL_SHAPE = ['publish', 'sendToQueue', 'consume', 'ack'] as const;
+
+/**
+ * True when `value` is an object with every method named; otherwise says so once per kind through `diag.warn` (an
+ * untested amqplib, or not an amqplib object at all), and the wrapper returns it untraced.
+ */
+function recognised(value: unknown, kind: string, methods: readonly string[]): boolean {
+  const missing =
+    value === null || typeof value !== 'object'
+      ? methods
+      : methods.filter((m) => typeof (value as Record<string, unknown>)[m] !== 'function');
+  if (missing.length === 0) return true;
+  const what = value === null ? 'null' : typeof value === 'object' ? `an object without ${missing.join(', ')}` : typeof value;
+  warnOnce(`unrecognised:${kind}`, `expected an amqplib ${kind} (with ${methods.join(', ')}), got ${what}; returned untraced (an untested amqplib version?)`);
+  return false;
+}
 
 /** One tracing per config object (a connection's channels share it), and one for "no config". */
 function tracingFor(config: AmqplibTraceConfig | undefined): AmqplibTracing {
@@ -24,11 +42,12 @@ function tracingFor(config: AmqplibTraceConfig | undefined): AmqplibTracing {
  * Traces a channel (`Channel` or `ConfirmChannel`, promise or callback API) and returns it: `publish` and
  * `sendToQueue` get a `send` span and carry the trace context in a copy of their headers; `consume` handlers
  * run in a `process` span; `ack`, `nack`, `reject`, `ackAll`, `nackAll` get settle spans; `get` gets a `receive`
- * span. Tracing a channel twice changes nothing (the first config stays). Throws `BrokerTraceConfigError` on a
- * bad option.
+ * span. Tracing a channel twice changes nothing (the first config stays). Anything without `publish`,
+ * `sendToQueue`, `consume` and `ack` is returned untraced after one `diag.warn`, never a throw. Throws
+ * `BrokerTraceConfigError` on a bad option.
  */
 export function traceChannel<T extends AmqpChannelLike>(channel: T, config?: AmqplibTraceConfig): T {
-  if (typeof channel !== 'object' || channel === null || isPatched(channel)) return channel;
+  if (!recognised(channel, 'channel', CHANNEL_SHAPE) || isPatched(channel)) return channel;
   const tracing = tracingFor(config);
   const source = () => tracing;
   patchMethods(channel, Object.fromEntries(CHANNEL_METHODS.map((name) => [name, wrapperFor(name, source)])));
@@ -50,10 +69,12 @@ function isChannel(value: unknown): value is AmqpChannelLike {
   return typeof value === 'object' && value !== null && typeof (value as { publish?: unknown }).publish === 'function';
 }
 
-function traceQuietly(value: unknown, config: AmqplibTraceConfig | undefined): void {
-  if (!isChannel(value)) return;
+/** `sure`: `value` is what amqplib handed over as the channel, so anything else is worth the warning. */
+function traceQuietly(value: unknown, config: AmqplibTraceConfig | undefined, sure = true): void {
+  if (!sure && !isChannel(value)) return;
   try {
-    traceChannel(value, config);
+    // traceChannel checks the shape itself (and says so when it is not a channel).
+    traceChannel(value as AmqpChannelLike, config);
   } catch (error) {
     log.error('could not trace a channel', error);
   }
@@ -72,7 +93,8 @@ function wrapCreate(original: AnyMethod, config: AmqplibTraceConfig | undefined)
       };
     }
     const result = original.apply(this, tracedArgs);
-    if (result !== this) traceQuietly(result, config); // CallbackModel returns the channel as well
+    // CallbackModel returns the channel as well (the promise API returns a promise: looked at below).
+    if (result !== this) traceQuietly(result, config, false);
     if (typeof result === 'object' && result !== null && typeof (result as { then?: unknown }).then === 'function') {
       return (result as Promise<unknown>).then((channel) => {
         traceQuietly(channel, config);
@@ -86,10 +108,11 @@ function wrapCreate(original: AnyMethod, config: AmqplibTraceConfig | undefined)
 /**
  * Traces every channel the connection creates from now on (`createChannel`, `createConfirmChannel`; promise,
  * callback and recovering connections) and returns the connection. Channels created before are not traced:
- * pass them to {@link traceChannel}. Throws `BrokerTraceConfigError` on a bad option.
+ * pass them to {@link traceChannel}. Anything without `createChannel` is returned untraced after one `diag.warn`.
+ * Throws `BrokerTraceConfigError` on a bad option.
  */
 export function traceConnection<T extends AmqpConnectionLike>(connection: T, config?: AmqplibTraceConfig): T {
-  if (typeof connection !== 'object' || connection === null || isPatched(connection)) return connection;
+  if (!recognised(connection, 'connection', ['createChannel']) || isPatched(connection)) return connection;
   tracingFor(config); // validate now, not at the first channel
   const wrap = (original: AnyMethod) => wrapCreate(original, config);
   patchMethods(connection, { createChannel: wrap, createConfirmChannel: wrap });

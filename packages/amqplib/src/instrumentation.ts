@@ -9,11 +9,16 @@ import {
 import { resolveAmqplibOptions } from './config.js';
 import { AmqplibTracing } from './tracing.js';
 import type { AmqplibInstrumentationConfig } from './types.js';
-import { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
+import { PACKAGE_NAME, PACKAGE_VERSION, TESTED_AMQPLIB_VERSIONS, isTestedAmqplibVersion } from './version.js';
+import { warnOnce } from './log.js';
 import { CHANNEL_METHODS, wrapperFor } from './wrap.js';
 
-/** amqplib versions whose channel_model.js / callback_model.js have the shape we patch. */
-const SUPPORTED_VERSIONS = ['>=0.10.0 <3'];
+/**
+ * Every amqplib version (pre-releases too) is handed to us: one outside {@link TESTED_AMQPLIB_VERSIONS} gets a
+ * `diag.warn` naming it and is traced where its files look as expected. A range here would make
+ * require-in-the-middle skip it silently, which is how contrib's amqplib instrumentation lost every span at 1.0.
+ */
+const SUPPORTED_VERSIONS = ['*'];
 const MODEL_FILES = ['amqplib/lib/channel_model.js', 'amqplib/lib/callback_model.js'];
 
 type Prototype = Record<string, unknown>;
@@ -55,22 +60,57 @@ export class AmqplibInstrumentation extends InstrumentationBase<AmqplibInstrumen
   }
 
   protected init(): InstrumentationNodeModuleDefinition[] {
-    const files = MODEL_FILES.map(
-      (name) =>
+    // includePrerelease: `*` alone does not match a pre-release.
+    const files = MODEL_FILES.map((name) =>
+      Object.assign(
         new InstrumentationNodeModuleFile(
           name,
           SUPPORTED_VERSIONS,
-          (exports: ModelExports) => this.patchModel(exports),
+          (exports: ModelExports, version?: string) => this.patchModel(exports, name, version),
           (exports?: ModelExports) => this.unpatchModel(exports),
         ),
+        { includePrerelease: true },
+      ),
     );
-    return [new InstrumentationNodeModuleDefinition('amqplib', SUPPORTED_VERSIONS, undefined, undefined, files)];
+    // The main module's hook runs after channel_api.js has loaded lib/channel_model.js: it checks that the file
+    // hook found what it patches (a moved or renamed file would otherwise leave amqplib untraced, silently).
+    const main = new InstrumentationNodeModuleDefinition(
+      'amqplib',
+      SUPPORTED_VERSIONS,
+      (exports: unknown, version?: string) => this.checkLoaded(exports, version),
+      undefined,
+      files,
+    );
+    return [Object.assign(main, { includePrerelease: true })];
   }
 
   private readonly source = (): AmqplibTracing | undefined => (this.isEnabled() ? this.tracing : undefined);
+  /** Versions whose channel_model.js was patched, for {@link checkLoaded}. Bounded by the versions loaded. */
+  private readonly patchedModels = new Set<string>();
 
-  private patchModel(exports: ModelExports): ModelExports {
-    for (const proto of this.prototypes(exports)) {
+  private checkVersion(version: string | undefined): void {
+    if (isTestedAmqplibVersion(version)) return;
+    const name = version === undefined ? 'amqplib of an unknown version' : `amqplib ${version}`;
+    warnOnce(`version:${String(version)}`, `${name} is outside the tested range ${TESTED_AMQPLIB_VERSIONS}; tracing it as far as it looks as expected`);
+  }
+
+  private checkLoaded(exports: unknown, version: string | undefined): unknown {
+    this.checkVersion(version);
+    if (!this.patchedModels.has(String(version))) {
+      warnOnce(`no-model:${String(version)}`, `amqplib ${String(version)} loaded without the lib/channel_model.js Channel this instrumentation patches; left untraced`);
+    }
+    return exports;
+  }
+
+  private patchModel(exports: ModelExports, file: string, version: string | undefined): ModelExports {
+    this.checkVersion(version);
+    const protos = this.prototypes(exports);
+    if (protos.length === 0) {
+      warnOnce(`no-channel:${file}:${String(version)}`, `amqplib ${String(version)}: ${file.slice('amqplib/'.length)} has no Channel class; left untraced`);
+      return exports;
+    }
+    if (file === MODEL_FILES[0]) this.patchedModels.add(String(version));
+    for (const proto of protos) {
       for (const method of CHANNEL_METHODS) {
         // ConfirmChannel only overrides publish/sendToQueue; its other methods are Channel's, patched once.
         if (!Object.prototype.hasOwnProperty.call(proto, method) || typeof proto[method] !== 'function') continue;

@@ -48,16 +48,37 @@ const defaultLimits: CarrierLimits = {
   ...BROKER_LIMITS.rabbitmq,
   maxTotalBytes: Math.min(BROKER_LIMITS.rabbitmq.maxTotalBytes ?? Infinity, AMQPLIB_HEADER_TABLE_BUDGET),
 };
-let lastFrameMax: { frameMax: number; limits: CarrierLimits } | undefined;
 
-/** The header budget of one publish: amqplib's table buffer, or the connection's frame_max if that is smaller. */
-function limitsFor(channel: unknown): CarrierLimits {
+/** Basic properties encoded as AMQP short strings (1 length byte + the bytes). */
+const SHORT_STRING_PROPERTIES = ['contentType', 'contentEncoding', 'correlationId', 'replyTo', 'expiration', 'messageId', 'type', 'userId', 'appId', 'clusterId'] as const;
+// Frame header and end (8), class/weight/body size/flags (14), timestamp, priority, delivery mode (10), the
+// headers table's length (4), and 1 KiB for what core can only estimate of the table (as for the table budget).
+const FIXED_HEADER_FRAME_BYTES = 8 + 14 + 10 + 4 + 1024;
+
+/**
+ * What the content header frame of this publish needs besides its headers: the properties it actually carries.
+ * Only used for a connection whose frame_max is small (amqplib before 0.10.6 asks for 4096 by default), where
+ * core's worst-case margin (8 KiB, every property at 255 bytes) would leave no room at all and drop every context.
+ */
+function headerFrameMargin(options: Record<string, unknown> | undefined): number {
+  let bytes = FIXED_HEADER_FRAME_BYTES;
+  if (options === undefined) return bytes;
+  for (const name of SHORT_STRING_PROPERTIES) {
+    const value = options[name];
+    // 255 bytes is the most a short string holds; a value that is not a string counts as the longest.
+    if (value !== undefined && value !== null) bytes += 1 + (typeof value === 'string' ? Math.min(255, Buffer.byteLength(value)) : 255);
+  }
+  return bytes;
+}
+
+/**
+ * The header budget of one publish: amqplib's table buffer, or the connection's frame_max if that is smaller (then
+ * less this publish's own properties).
+ */
+function limitsFor(channel: unknown, options: Record<string, unknown> | undefined): CarrierLimits {
   const frameMax = (channel as { connection?: { frameMax?: unknown } } | null)?.connection?.frameMax;
   if (typeof frameMax !== 'number' || frameMax - RABBITMQ_HEADER_FRAME_MARGIN >= (defaultLimits.maxTotalBytes ?? Infinity)) return defaultLimits;
-  if (lastFrameMax?.frameMax !== frameMax) {
-    lastFrameMax = { frameMax, limits: { ...defaultLimits, maxTotalBytes: Math.max(0, frameMax - RABBITMQ_HEADER_FRAME_MARGIN) } };
-  }
-  return lastFrameMax.limits;
+  return { ...defaultLimits, maxTotalBytes: Math.max(0, frameMax - headerFrameMargin(options)) };
 }
 
 function publishAttributes(routingKey: string, options: Record<string, unknown> | undefined, connection: Attributes): Attributes {
@@ -86,7 +107,7 @@ function preparePublish(tracing: AmqplibTracing, channel: object, args: unknown[
     ...destinationFields(destination),
     attributes: publishAttributes(typeof routingKey === 'string' ? routingKey : '', callerOptions, connection.spanAttributes),
     metricAttributes: connection.metricAttributes,
-    messages: [{ existing: callerOptions?.headers as Record<string, unknown> | undefined, limits: limitsFor(channel) }],
+    messages: [{ existing: callerOptions?.headers as Record<string, unknown> | undefined, limits: limitsFor(channel, callerOptions) }],
   });
   try {
     const injected = injections[0];
