@@ -1,33 +1,101 @@
-// The plugin on both sides of the middleware stack's move into @smithy/core (client 3.1046, May 2026): a client
-// from before (3.1040, @smithy/smithy-client) and the current one, against the harness's SQS server.
-import { setupTestTelemetry } from '@brokertrace/testing';
-import { processMessage, sqsTracing } from '@brokertrace/sqs';
-import { BEFORE_1046_VERSION, CURRENT_VERSION, before1046, current } from '../../packages/sqs/test/sdk.js';
-import { sqs } from '../harness/index.js';
-import { createQueue } from './helpers.js';
+// Issue 18: every @aws-sdk/client-sqs version the package declares is tested on the SQS server, on both sides of
+// the middleware stack's move into @smithy/core (3.1046). Each version runs in a Node process of its own
+// (fixtures/version-client.ts), loaded through require so that SqsInstrumentation patches it as it would an
+// app's, then through the explicit plugin: SendMessageBatch, ReceiveMessage, processMessage, DeleteMessage.
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { SpanKind } from '@opentelemetry/api';
+import { TESTED_CLIENT_SQS_VERSIONS } from '@brokertrace/sqs';
+import { sqs, uniqueName } from '../harness/index.js';
 
-const t = setupTestTelemetry();
-beforeEach(() => t.reset());
+interface SpanRecord {
+  name: string;
+  kind: SpanKind;
+  traceId: string;
+  spanId: string;
+  parentSpanId: string | undefined;
+  links: string[];
+  attributes: Record<string, unknown>;
+}
+interface Result {
+  version: string;
+  warnings: string[];
+  open: number;
+  spans: SpanRecord[];
+}
 
-it.each([
-  ['before 3.1046', BEFORE_1046_VERSION, before1046 as unknown as typeof current],
-  ['after 3.1046', CURRENT_VERSION, current],
-])('traces a client %s (%s): send, receive, process in one trace', async (_label, version, sdk) => {
-  expect(Number(version.split('.')[1]) < 1046).toBe(_label === 'before 3.1046');
-  const client = new sdk.SQSClient({ ...(await sqs()), maxAttempts: 1 });
-  client.middlewareStack.use(sqsTracing());
-  const url = await createQueue(client, 'version');
-  await client.send(new sdk.SendMessageCommand({ QueueUrl: url, MessageBody: version }));
-  // The aggregated client style shares the same stack.
-  const aggregated = new sdk.SQS({ ...(await sqs()), maxAttempts: 1 });
-  aggregated.middlewareStack.use(sqsTracing());
-  const { Messages = [] } = await aggregated.receiveMessage({ QueueUrl: url, WaitTimeSeconds: 2 });
-  expect(Messages).toHaveLength(1);
-  processMessage(Messages[0]!, {}, () => undefined);
-  const queue = url.slice(url.lastIndexOf('/') + 1);
-  const [send] = t.spansNamed(`send ${queue}`);
-  const [receive] = t.spansNamed(`receive ${queue}`);
-  const [process] = t.spansNamed(`process ${queue}`);
-  expect(receive!.links[0]!.context.spanId).toBe(send!.spanContext().spanId);
-  expect(process!.parentSpanContext?.spanId).toBe(send!.spanContext().spanId);
+const ROOT = join(__dirname, '..', '..');
+const FIXTURE = join(__dirname, 'fixtures', 'version-client.ts');
+
+async function runVersion(alias: string, queue: string): Promise<Result> {
+  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], {
+    cwd: ROOT,
+    env: { ...process.env, NODE_OPTIONS: '', CLIENT: alias, SQS: JSON.stringify(await sqs()), QUEUE: queue },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exitCode = await new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const line = stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  if (exitCode !== 0 || line === undefined) throw new Error(`${alias}: exit ${exitCode}\n${stdout}\n${stderr}`);
+  return JSON.parse(line.slice('RESULT '.length)) as Result;
+}
+
+/** The structure every round must have, whatever the version. */
+function expectTrace(spans: SpanRecord[], queue: string, mode: string): void {
+  const named = (name: string): SpanRecord[] => spans.filter((s) => s.name === name);
+  const [checkout] = named(`checkout ${mode}`);
+  expect(checkout).toBeDefined();
+  // Producer: a create span per entry under the caller's span; the CLIENT send span links to both.
+  const creates = named(`create ${queue}`);
+  expect(creates).toHaveLength(2);
+  const createIds = creates.map((c) => c.spanId);
+  for (const create of creates) {
+    expect(create.kind).toBe(SpanKind.PRODUCER);
+    expect(create.parentSpanId).toBe(checkout!.spanId);
+  }
+  const [send] = named(`send ${queue}`);
+  expect(send!.kind).toBe(SpanKind.CLIENT);
+  expect(send!.parentSpanId).toBe(checkout!.spanId);
+  expect([...send!.links].sort()).toEqual([...createIds].sort());
+  // Receive: CLIENT spans (one per non-empty receive) whose links together name every create.
+  const receives = named(`receive ${queue}`);
+  expect(receives.length).toBeGreaterThanOrEqual(1);
+  for (const r of receives) expect(r.kind).toBe(SpanKind.CLIENT);
+  expect(receives.flatMap((r) => r.links).sort()).toEqual([...createIds].sort());
+  // processMessage: CONSUMER child of its create, linked to it, one trace; the delete under it.
+  const processes = named(`process ${queue}`);
+  expect(processes).toHaveLength(2);
+  expect(processes.map((p) => p.parentSpanId).sort()).toEqual([...createIds].sort());
+  for (const p of processes) {
+    expect(p.kind).toBe(SpanKind.CONSUMER);
+    expect(p.links[0]).toBe(p.parentSpanId);
+    expect(p.traceId).toBe(checkout!.traceId);
+  }
+  const deletes = named(`delete ${queue}`);
+  expect(deletes).toHaveLength(2);
+  expect(deletes.map((d) => d.parentSpanId).sort()).toEqual(processes.map((p) => p.spanId).sort());
+}
+
+// The versions packages/sqs/package.json installs: the range's oldest (before 3.1046) and its newest.
+const VERSIONS = [
+  ['client-sqs-3.1040', '3.1040.0'],
+  ['@aws-sdk/client-sqs', '3.1175.0'],
+] as const;
+
+it('tests the ends of the declared range', () => {
+  expect(TESTED_CLIENT_SQS_VERSIONS).toBe(`>=${VERSIONS[0][1]} <=${VERSIONS[1][1]}`);
+});
+
+it.each(VERSIONS)('%s (%s): send batch, receive, process, delete traced by the instrumentation and by the plugin', async (alias, version) => {
+  const queue = uniqueName(`v${version.replace(/\./g, '')}`);
+  const result = await runVersion(alias, queue);
+  expect(result.version).toBe(version);
+  // A tested version: no warning at all.
+  expect(result.warnings).toEqual([]);
+  expect(result.open).toBe(0);
+  expectTrace(result.spans, `${queue}-auto`, 'auto');
+  expectTrace(result.spans, `${queue}-explicit`, 'explicit');
 });

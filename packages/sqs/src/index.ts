@@ -5,6 +5,7 @@ import { tracingFor } from './tracing.js';
 import type { SqsConfig } from './types.js';
 
 export { SqsInstrumentation, CLIENT_VERSIONS, SQS_CONSUMER_VERSIONS } from './instrumentation.js';
+export { TESTED_CLIENT_SQS_VERSIONS, TESTED_SQS_CONSUMER_VERSIONS } from './version.js';
 export { processBatch, processMessage } from './process.js';
 export { MIDDLEWARE_NAME } from './plugin.js';
 export { DEFAULT_MAX_MESSAGE_BYTES } from './config.js';

@@ -12,14 +12,17 @@ import { startBatchSpan, startMessageSpan } from './process.js';
 import type { StartedSpan } from './process.js';
 import { SqsTracing } from './tracing.js';
 import type { SqsInstrumentationConfig } from './types.js';
-import { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
+import { PACKAGE_NAME, PACKAGE_VERSION, TESTED_CLIENT_SQS_VERSIONS, TESTED_SQS_CONSUMER_VERSIONS, isTestedClientSqsVersion, isTestedSqsConsumerVersion } from './version.js';
+import { warnOnce } from './diag.js';
 
-/** Client versions patched (the middleware stack API is the same through v3). */
-export const CLIENT_VERSIONS = ['>=3.0.0 <4'];
-/** Client versions tested: before and after the middleware stack's move into @smithy/core (3.1046). */
-export const TESTED_CLIENT_VERSIONS = { min: 1040, max: 1175 };
-/** sqs-consumer versions whose Consumer methods we wrap (tested: 15.x). */
-export const SQS_CONSUMER_VERSIONS = ['>=15.0.0 <16'];
+/**
+ * Every client version is patched: one outside {@link TESTED_CLIENT_SQS_VERSIONS} gets a `diag.warn` naming it and
+ * is traced as far as it looks as expected (a range here would make require-in-the-middle skip it silently, the
+ * failure issue 18 is about).
+ */
+export const CLIENT_VERSIONS = ['*'];
+/** Likewise for sqs-consumer ({@link TESTED_SQS_CONSUMER_VERSIONS} tested). */
+export const SQS_CONSUMER_VERSIONS = ['*'];
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
 interface ClientLike {
@@ -33,11 +36,6 @@ interface ConsumerPrototype {
   executeHandler?: Method;
   processMessageBatch?: Method;
   executeBatchHandler?: Method;
-}
-
-function minorOf(version: string | undefined): number | undefined {
-  const m = /^3\.(\d+)\./.exec(version ?? '');
-  return m === null ? undefined : Number(m[1]);
 }
 
 /**
@@ -55,7 +53,6 @@ export class SqsInstrumentation extends InstrumentationBase<SqsInstrumentationCo
   private declare traced: WeakSet<object> | undefined;
   /** Handler failures sqs-consumer swallows, by message (or batch array), for the process span to record. */
   private declare failures: WeakMap<object, unknown> | undefined;
-  private declare warnedVersion: boolean | undefined;
 
   constructor(config: SqsInstrumentationConfig = {}) {
     super(PACKAGE_NAME, PACKAGE_VERSION, config);
@@ -84,18 +81,25 @@ export class SqsInstrumentation extends InstrumentationBase<SqsInstrumentationCo
   }
 
   protected init(): InstrumentationNodeModuleDefinition[] {
+    // includePrerelease: without it `*` skips pre-releases silently; they too get the warning and the tracing.
     return [
-      new InstrumentationNodeModuleDefinition(
-        '@aws-sdk/client-sqs',
-        CLIENT_VERSIONS,
-        (exports: unknown, version?: string) => this.patchClient(exports, version),
-        (exports: unknown) => this.unpatchClient(exports),
+      Object.assign(
+        new InstrumentationNodeModuleDefinition(
+          '@aws-sdk/client-sqs',
+          CLIENT_VERSIONS,
+          (exports: unknown, version?: string) => this.patchClient(exports, version),
+          (exports: unknown) => this.unpatchClient(exports),
+        ),
+        { includePrerelease: true },
       ),
-      new InstrumentationNodeModuleDefinition(
-        'sqs-consumer',
-        SQS_CONSUMER_VERSIONS,
-        (exports: unknown) => this.patchConsumer(exports),
-        (exports: unknown) => this.unpatchConsumer(exports),
+      Object.assign(
+        new InstrumentationNodeModuleDefinition(
+          'sqs-consumer',
+          SQS_CONSUMER_VERSIONS,
+          (exports: unknown, version?: string) => this.patchConsumer(exports, version),
+          (exports: unknown) => this.unpatchConsumer(exports),
+        ),
+        { includePrerelease: true },
       ),
     ];
   }
@@ -114,24 +118,23 @@ export class SqsInstrumentation extends InstrumentationBase<SqsInstrumentationCo
     }
   }
 
-  private clientPrototype(exports: unknown): Record<string, unknown> | undefined {
+  private clientPrototype(exports: unknown, version: string | undefined): Record<string, unknown> | undefined {
     const SQSClient = (exports as { SQSClient?: unknown } | undefined)?.SQSClient;
     const proto = typeof SQSClient === 'function' ? (SQSClient.prototype as Record<string, unknown> | undefined) : undefined;
     if (!proto || typeof proto.send !== 'function') {
-      this._diag.warn('@aws-sdk/client-sqs loaded without the SQSClient this instrumentation knows; left untraced');
+      warnOnce(`no-client:${String(version)}`, `@aws-sdk/client-sqs ${String(version)} has no SQSClient with send(); left untraced`);
       return undefined;
     }
     return proto;
   }
 
   private patchClient(exports: unknown, version: string | undefined): unknown {
-    const proto = this.clientPrototype(exports);
-    if (!proto) return exports;
-    const minor = minorOf(version);
-    if (!this.warnedVersion && (minor === undefined || minor < TESTED_CLIENT_VERSIONS.min || minor > TESTED_CLIENT_VERSIONS.max)) {
-      this.warnedVersion = true;
-      this._diag.warn(`@aws-sdk/client-sqs ${String(version)} is outside the tested range 3.${TESTED_CLIENT_VERSIONS.min}-3.${TESTED_CLIENT_VERSIONS.max}; tracing it anyway`);
+    if (!isTestedClientSqsVersion(version)) {
+      const name = version === undefined ? '@aws-sdk/client-sqs of an unknown version' : `@aws-sdk/client-sqs ${version}`;
+      warnOnce(`client-version:${String(version)}`, `${name} is outside the tested range ${TESTED_CLIENT_SQS_VERSIONS}; tracing it as far as it looks as expected`);
     }
+    const proto = this.clientPrototype(exports, version);
+    if (!proto) return exports;
     if (isWrapped(proto.send)) this._unwrap(proto, 'send');
     const trace = (client: unknown): void => this.traceClient(client);
     const enabled = (): boolean => this.isEnabled();
@@ -149,11 +152,11 @@ export class SqsInstrumentation extends InstrumentationBase<SqsInstrumentationCo
     if (proto && isWrapped(proto.send)) this._unwrap(proto, 'send');
   }
 
-  private consumerPrototype(exports: unknown): ConsumerPrototype | undefined {
+  private consumerPrototype(exports: unknown, version: string | undefined): ConsumerPrototype | undefined {
     const Consumer = (exports as { Consumer?: unknown } | undefined)?.Consumer;
     const proto = typeof Consumer === 'function' ? (Consumer.prototype as ConsumerPrototype | undefined) : undefined;
     if (!proto || typeof proto.processMessage !== 'function' || typeof proto.executeHandler !== 'function') {
-      this._diag.warn('sqs-consumer loaded without the Consumer methods this instrumentation knows; its handlers run without process spans');
+      warnOnce(`no-consumer:${String(version)}`, `sqs-consumer ${String(version)} has no Consumer with processMessage() and executeHandler(); its handlers run without process spans`);
       return undefined;
     }
     return proto;
@@ -164,8 +167,12 @@ export class SqsInstrumentation extends InstrumentationBase<SqsInstrumentationCo
    * process span; `executeHandler` / `executeBatchHandler` are watched for the failure sqs-consumer catches. Their
    * results pass through untouched: sqs-consumer deletes only what the handler returned.
    */
-  private patchConsumer(exports: unknown): unknown {
-    const proto = this.consumerPrototype(exports);
+  private patchConsumer(exports: unknown, version: string | undefined): unknown {
+    if (!isTestedSqsConsumerVersion(version)) {
+      const name = version === undefined ? 'sqs-consumer of an unknown version' : `sqs-consumer ${version}`;
+      warnOnce(`consumer-version:${String(version)}`, `${name} is outside the tested range ${TESTED_SQS_CONSUMER_VERSIONS}; tracing it as far as it looks as expected`);
+    }
+    const proto = this.consumerPrototype(exports, version);
     if (!proto) return exports;
     this.unpatchConsumer(exports);
     const source = (): SqsTracing | undefined => (this.isEnabled() ? this.tracing : undefined);

@@ -2,6 +2,7 @@
 // serializer, after nothing that reads our additions) that routes each SQS command to its tracer. It works on
 // every SQSClient, the aggregated SQS class and every command style, before and after client 3.1046 (the
 // middleware stack's move into @smithy/core): it only uses `stack.add`.
+import { log, warnOnce } from './diag.js';
 import type { HandlerContext, InitializeArgs, InitializeHandler, InitializeMiddleware, MiddlewareStackLike } from './internal-types.js';
 import { receiveMessage } from './receive.js';
 import { sendMessage, sendMessageBatch } from './send.js';
@@ -24,6 +25,11 @@ export function tracingMiddleware(source: () => SqsTracing | undefined): Initial
     const command = handlerContext?.commandName;
     // Other services' clients (a plugin put on the wrong stack) and commands we do not trace: untouched.
     if (handlerContext?.clientName !== undefined && handlerContext.clientName !== 'SQSClient') return next;
+    // A client whose handler context does not name the command (not a client-sqs v3 we know): said, not guessed.
+    if (typeof command !== 'string') {
+      warnOnce('no-command-name', 'the SQS client gives its middleware no commandName (an untested @aws-sdk/client-sqs version?); its calls are left untraced');
+      return next;
+    }
     return (args: InitializeArgs) => {
       const tracing = source();
       if (tracing === undefined || !tracing.isActive()) return next(args);
@@ -47,8 +53,18 @@ export function tracingMiddleware(source: () => SqsTracing | undefined): Initial
 export function pluginFor(source: () => SqsTracing | undefined): SqsTracingPlugin {
   const middleware = tracingMiddleware(source);
   return {
+    // Never throws: a stack it does not recognise is said once and left as it is (the client works untraced).
     applyToStack(stack: object): void {
-      (stack as MiddlewareStackLike).add(middleware, { step: 'initialize', priority: 'high', name: MIDDLEWARE_NAME, override: true, tags: ['BROKERTRACE', 'TRACE_CONTEXT_PROPAGATION'] });
+      const add = (stack as Partial<MiddlewareStackLike> | null | undefined)?.add;
+      if (typeof add !== 'function') {
+        warnOnce('not-a-stack', 'sqsTracing() was applied to something that is not a middleware stack with add() (an untested @aws-sdk/client-sqs version?); left untraced');
+        return;
+      }
+      try {
+        add.call(stack, middleware, { step: 'initialize', priority: 'high', name: MIDDLEWARE_NAME, override: true, tags: ['BROKERTRACE', 'TRACE_CONTEXT_PROPAGATION'] });
+      } catch (err) {
+        if (warnOnce('stack-add-failed', 'the middleware stack refused the tracing middleware (an untested @aws-sdk/client-sqs version?); left untraced')) log.debug('stack.add failed', err);
+      }
     },
   };
 }

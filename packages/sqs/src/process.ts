@@ -7,7 +7,7 @@ import { context } from '@opentelemetry/api';
 import type { Attributes, Context, Span } from '@opentelemetry/api';
 import { carrierOf, sqsCarrierGetter } from './carrier.js';
 import type { SqsCarrier } from './carrier.js';
-import { log } from './diag.js';
+import { log, warnOnce } from './diag.js';
 import { factsOf } from './facts.js';
 import type { LambdaSqsRecord, SqsMessage } from './internal-types.js';
 import { queueNameOf } from './queue.js';
@@ -33,8 +33,18 @@ function isLambdaRecord(message: object): message is LambdaSqsRecord {
   return 'messageId' in message || 'receiptHandle' in message || 'eventSourceARN' in message;
 }
 
+/** A message from ReceiveMessage or a Lambda record, as far as its own fields tell. */
+function isKnownShape(message: unknown): message is SqsMessage | LambdaSqsRecord {
+  if (message === null || typeof message !== 'object') return false;
+  return isLambdaRecord(message) || 'MessageId' in message || 'ReceiptHandle' in message || 'Body' in message || 'body' in message;
+}
+
 function viewOf(message: SqsMessage | LambdaSqsRecord, options: ProcessOptions | undefined, fallback: SqsTracing | undefined): MessageView | undefined {
-  if (message === null || typeof message !== 'object') return undefined;
+  if (!isKnownShape(message)) {
+    // A Lambda event instead of one of its Records, an SDK response instead of one of its Messages...
+    warnOnce('unknown-message', 'processMessage/processBatch was handed something that is neither an SQS message nor a Lambda SQS record (pass event.Records[i] or Messages[i]); handled untraced');
+    return undefined;
+  }
   const info = shared().received.get(message);
   if (info !== undefined) {
     const tracing = info.tracing;
@@ -151,6 +161,12 @@ export function processBatch<M extends SqsMessage | LambdaSqsRecord, T>(messages
 /** Starts the process span of messages handled together, or undefined when they are not traced. Never throws. */
 export function startBatchSpan(fallback: SqsTracing | undefined, messages: ReadonlyArray<SqsMessage | LambdaSqsRecord>, options: ProcessOptions | undefined): StartedSpan | undefined {
   try {
+    // Array.isArray narrows a ReadonlyArray to any[]: ask it of an unknown.
+    const given: unknown = messages;
+    if (!Array.isArray(given)) {
+      warnOnce('batch-not-array', 'processBatch was handed something that is not an array of messages; handled untraced');
+      return undefined;
+    }
     const views = messages.map((m) => viewOf(m, options, fallback)).filter((v): v is MessageView => v !== undefined);
     const first = views[0];
     const tracing = first?.tracing ?? fallback ?? tracingFor(options?.config);
