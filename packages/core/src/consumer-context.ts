@@ -107,10 +107,12 @@ export function resolveConsumerContext(input: ConsumerContextInput, trust: Consu
   const message = input.message!;
   const facts = message.facts;
   let extracted: Context | undefined;
+  let carried: SpanContext | undefined;
   let creation: SpanContext | undefined;
   if (message.carrier !== undefined && message.carrier !== null) {
     extracted = extractContext(message.carrier, input.getter, ROOT_CONTEXT);
-    creation = trusted(trace.getSpanContext(extracted), trust.ignoreIncomingSampledFlag);
+    carried = trace.getSpanContext(extracted);
+    creation = trusted(carried, trust.ignoreIncomingSampledFlag);
   }
   const decision = decideRelationship(facts, creation, trust.policy, now, facts.destination ?? input.destination, input.inBatch === true || facts.batch === true);
   let parent = ambient;
@@ -118,6 +120,11 @@ export function resolveConsumerContext(input: ConsumerContextInput, trust: Consu
   if (creation !== undefined) {
     links = [{ context: creation, attributes: creationLinkAttributes(facts, decision.ageMs, trust.followCreationSampling) }];
     if (decision.relationship === 'child') {
+      // From a root with the creation context as extracted and every baggage key allowed, the extracted context
+      // is already the parent (creation context + the message's baggage): no second and third context object.
+      if (ambient === ROOT_CONTEXT && creation === carried && trust.baggageAllowList === undefined) {
+        return { parent: extracted!, links, decision, withContext: 1 };
+      }
       const ambientSpan = trace.getSpanContext(ambient);
       if (ambientSpan !== undefined && isSpanContextValid(ambientSpan)) links.push({ context: ambientSpan });
       parent = trace.setSpanContext(ambient, creation);

@@ -1,7 +1,7 @@
 // Metrics: owns the instruments (built per meter provider), converts units once (ms -> s), keeps the metric
 // attribute sets of each destination cached, gives each metric exactly the attributes its convention lists, and
 // caps the number of distinct destination values (the rest fold into `_OTHER`).
-import { metrics } from '@opentelemetry/api';
+import { createNoopMeter, metrics } from '@opentelemetry/api';
 import type { Attributes, AttributeValue, Counter, DiagLogger, Histogram, MeterProvider } from '@opentelemetry/api';
 import {
   ATTR_BROKERTRACE_CONTEXT_FIELD,
@@ -51,12 +51,17 @@ const CONSUMER_METRIC_KEYS: readonly string[] = [
 ];
 const PRODUCER_METRIC_KEYS: readonly string[] = [ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_MESSAGING_DESTINATION_PARTITION_ID];
 
+/** The class of the API's no-op counters: instruments of this class mean no meter provider is registered. */
+const NOOP_COUNTER_CLASS: unknown = createNoopMeter().createCounter('brokertrace.probe').constructor;
+
 /** Attribute sets cached per scope beyond this many are built per call (error types are few; this only bounds abuse). */
 const MAX_SETS_PER_SCOPE = 256;
 /** Raw destination -> resolved destination cache entries (a cache only: misses are resolved again). */
 const MAX_RESOLVED_DESTINATIONS = 2048;
 
 interface Instruments {
+  /** The meter provider is the API's no-op one (none registered): recording would do nothing, so nothing is computed. */
+  noop: boolean;
   operationDuration: Histogram;
   processDuration: Histogram;
   sentMessages: Counter;
@@ -157,6 +162,21 @@ export class MessagingMetrics {
     this.entries = new Map();
     this.overflow = new Map();
     this.none = undefined;
+  }
+
+  /**
+   * Whether recording does anything: false while no meter provider is registered (the API's no-op one), so the
+   * hot path skips building attribute keys, clocks and ages. Checked on every use: a provider registered later
+   * is picked up.
+   */
+  get active(): boolean {
+    try {
+      return !this.instruments.noop;
+    } catch (err) {
+      // A meter provider that throws records nothing (and never reaches user code).
+      this.log.debug('the meter provider failed; no metrics', err);
+      return false;
+    }
   }
 
   private get instruments(): Instruments {
@@ -327,6 +347,7 @@ function build(provider: MeterProvider, name: string, version: string | undefine
     unit: '{message}',
   });
   return {
+    noop: consumed.constructor === NOOP_COUNTER_CLASS,
     operationDuration: meter.createHistogram(METRIC_MESSAGING_CLIENT_OPERATION_DURATION, {
       description: 'Duration of messaging operation initiated by a producer or consumer client.',
       unit: 's',

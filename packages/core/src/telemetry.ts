@@ -313,7 +313,7 @@ export class MessagingTelemetry {
     const scope = this.metrics.scope(destination, s.metricAttributes);
     const span = this.startSpan(spanName(operationName, s, destination.template), SpanKind.CONSUMER, attributes, resolved.links, resolved.parent, s.startTime);
     this.track(span, Op.Process, operationName, 'process', scope, s.startTime, 1);
-    if (s.inBatch !== true && s.countedByReceive !== true) {
+    if (s.inBatch !== true && s.countedByReceive !== true && this.metrics.active) {
       this.metrics.consumed(scope, operationName, 1, resolved.withContext === 1 ? 0 : 1);
       this.metrics.decisions(scope, decision.relationship, decision.reason, 1);
       if (decision.ageMs !== undefined) this.metrics.age(scope, decision.ageMs);
@@ -348,6 +348,7 @@ export class MessagingTelemetry {
     const span = this.startSpan(spanName(operationName, s, destination.template), kind, attributes, resolved.links, ambient, s.startTime);
     this.track(span, process ? Op.Process : Op.Receive, operationName, s.operationType, scope, s.startTime, n);
 
+    if (!this.metrics.active) return { span, context: trace.setSpan(ambient, span) };
     const withContext = resolved.withContext;
     this.metrics.consumed(scope, operationName, n, n - withContext);
     if (withContext > 0) this.metrics.decisions(scope, 'link', 'batch', withContext);
@@ -444,7 +445,7 @@ export class MessagingTelemetry {
     } catch (err) {
       this.log.debug('ending a span failed', err);
     }
-    if (state === undefined) return;
+    if (state === undefined || !this.metrics.active) return;
     this.metrics.duration(state.scope, state.op === Op.Process, state.operationName, state.operationType, nowMs() - state.startMs, type);
     if (state.op === Op.Send && countSent && state.messageCount > 0) this.metrics.sent(state.scope, state.operationName, state.messageCount, type);
   }

@@ -1,0 +1,66 @@
+// The per-message cost rules of issue 12 that a unit test can see: no metric work while no meter provider is
+// registered (and metrics as soon as one is), and one context object per message where one does.
+// No setupTestTelemetry here: this file's global meter provider must stay the API's no-op one.
+import { TraceFlags, metrics, propagation, trace } from '@opentelemetry/api';
+import type { Context, MeterProvider, Span, SpanOptions, Tracer, TracerProvider } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { MessagingTelemetry } from '@brokertrace/core';
+import { MetricScope } from '../src/messaging-metrics.js';
+
+const creation = { traceId: '5b8efff798038103d269b633813fc60c', spanId: 'eee19b7ec3c1b174', traceFlags: TraceFlags.SAMPLED };
+const headers = { traceparent: `00-${creation.traceId}-${creation.spanId}-01` };
+
+/** A tracer that remembers the parent context of every span it starts. */
+function recordingProvider(parents: Context[]): TracerProvider {
+  const tracer = {
+    startSpan(_name: string, _options: SpanOptions | undefined, ctx: Context): Span {
+      parents.push(ctx);
+      return trace.wrapSpanContext({ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: TraceFlags.NONE });
+    },
+  } as unknown as Tracer;
+  return { getTracer: () => tracer };
+}
+
+beforeAll(() => propagation.setGlobalPropagator(new W3CTraceContextPropagator()));
+afterEach(() => jest.restoreAllMocks());
+
+test('no meter provider registered: no metric attribute work per message; a provider registered later is used', () => {
+  const set = jest.spyOn(MetricScope.prototype, 'set');
+  const m = new MessagingTelemetry({ system: 'kafka', instrumentationName: 'hot-path', config: { tracerProvider: recordingProvider([]) } });
+  const once = () => {
+    const p = m.startProcess({ destination: 'orders', carrier: headers, facts: { enqueuedAtMs: Date.now(), deliveryCount: 1 } });
+    m.end(p.span);
+    m.end(m.startBatch({ destination: 'orders', operationType: 'process', messages: [{ facts: {}, carrier: headers }] }).span);
+    m.end(m.startSend({ destination: 'orders', messages: [{ existing: {} }] }).span);
+  };
+  once();
+  expect(set).not.toHaveBeenCalled();
+
+  const add = jest.fn();
+  const record = jest.fn();
+  const meterProvider = {
+    getMeter: () => ({ createCounter: () => ({ add }), createHistogram: () => ({ record }) }),
+  } as unknown as MeterProvider;
+  metrics.setGlobalMeterProvider(meterProvider);
+  try {
+    once();
+  } finally {
+    metrics.disable();
+  }
+  expect(set).toHaveBeenCalled();
+  expect(add).toHaveBeenCalled();
+  expect(record).toHaveBeenCalled();
+});
+
+test('a fresh message from a root: the extracted context is the parent (one context object, plus the handler\'s)', () => {
+  const parents: Context[] = [];
+  const m = new MessagingTelemetry({ system: 'kafka', instrumentationName: 'hot-path', config: { tracerProvider: recordingProvider(parents) } });
+  const setSpanContext = jest.spyOn(trace, 'setSpanContext');
+  const { context, decision } = m.startProcess({ destination: 'orders', carrier: headers, facts: { deliveryCount: 1 } });
+  expect(decision.relationship).toBe('child');
+  // Only the propagator's own, when it extracted the creation context: core does not set it again on a root.
+  expect(setSpanContext).toHaveBeenCalledTimes(1);
+  expect(setSpanContext.mock.results[0]!.value).toBe(parents[0]);
+  expect(trace.getSpanContext(parents[0]!)).toMatchObject({ traceId: creation.traceId, spanId: creation.spanId, isRemote: true });
+  expect(trace.getSpanContext(context)?.spanId).toBe('b'.repeat(16));
+});
