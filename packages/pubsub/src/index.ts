@@ -6,6 +6,7 @@ import type { PubSubConfig } from './types.js';
 import { wrapPubSub, wrapSubscription, wrapTopic } from './wrap.js';
 
 export { PubSubInstrumentation, SUPPORTED_VERSIONS } from './instrumentation.js';
+export { TESTED_PUBSUB_VERSIONS } from './version.js';
 export { DEFAULT_WRITE_GOOGCLIENT_TRACEPARENT } from './config.js';
 export { PROCESS_OPERATION } from './subscribe.js';
 export { isAcceptedKey } from './attributes.js';

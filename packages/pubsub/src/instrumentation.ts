@@ -6,7 +6,8 @@ import { InstrumentationBase, InstrumentationNodeModuleDefinition, isWrapped } f
 import { resolvePubSubOptions } from './config.js';
 import { PubSubTracing } from './tracing.js';
 import type { PubSubInstrumentationConfig } from './types.js';
-import { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
+import { warnOnce } from './diag.js';
+import { PACKAGE_NAME, PACKAGE_VERSION, TESTED_PUBSUB_VERSIONS, isTestedPubSubVersion } from './version.js';
 import { traceMade } from './wrap.js';
 
 type Factory = (this: unknown, ...args: unknown[]) => unknown;
@@ -16,10 +17,12 @@ interface PubSubPrototype {
   subscription: Factory;
 }
 
-/** @google-cloud/pubsub majors this package patches. */
-export const SUPPORTED_VERSIONS = ['>=6.0.0 <7'];
-/** The versions the tests run against; any other is named once through diag. */
-const TESTED = /^6\.3\./;
+/**
+ * Every @google-cloud/pubsub version is patched: one outside {@link TESTED_PUBSUB_VERSIONS} gets a `diag.warn`
+ * naming it and is traced as far as it looks as expected (a range here would make require-in-the-middle skip it
+ * silently, the failure issue 18 is about).
+ */
+export const SUPPORTED_VERSIONS = ['*'];
 
 /**
  * Traces @google-cloud/pubsub for `registerInstrumentations` or the Node SDK.
@@ -57,11 +60,15 @@ export class PubSubInstrumentation extends InstrumentationBase<PubSubInstrumenta
 
   /** One definition object, so `getModuleDefinitions()` hands out the very one `enable()`/`disable()` use. */
   protected init(): InstrumentationNodeModuleDefinition {
-    return (this.definition ??= new InstrumentationNodeModuleDefinition(
-      '@google-cloud/pubsub',
-      SUPPORTED_VERSIONS,
-      (moduleExports: unknown, version?: string) => this.patch(moduleExports, version),
-      (moduleExports: unknown) => this.unpatch(moduleExports),
+    // includePrerelease: without it `*` skips pre-releases silently; they too get the warning and the tracing.
+    return (this.definition ??= Object.assign(
+      new InstrumentationNodeModuleDefinition(
+        '@google-cloud/pubsub',
+        SUPPORTED_VERSIONS,
+        (moduleExports: unknown, version?: string) => this.patch(moduleExports, version),
+        (moduleExports: unknown) => this.unpatch(moduleExports),
+      ),
+      { includePrerelease: true },
     ));
   }
 
@@ -78,13 +85,14 @@ export class PubSubInstrumentation extends InstrumentationBase<PubSubInstrumenta
   }
 
   private patch(moduleExports: unknown, version: string | undefined): unknown {
+    if (!isTestedPubSubVersion(version)) {
+      const name = version === undefined ? '@google-cloud/pubsub of an unknown version' : `@google-cloud/pubsub ${version}`;
+      warnOnce(`version:${String(version)}`, `${name} is outside the tested range ${TESTED_PUBSUB_VERSIONS}; tracing it as far as it looks as expected`);
+    }
     const proto = this.prototypeOf(moduleExports);
     if (!proto) {
-      this._diag.warn('@google-cloud/pubsub loaded without the PubSub class this instrumentation knows; left untraced');
+      warnOnce(`no-pubsub-class:${String(version)}`, `@google-cloud/pubsub ${String(version)} has no PubSub class with topic() and subscription(); left untraced`);
       return moduleExports;
-    }
-    if (version !== undefined && !TESTED.test(version)) {
-      this._diag.warn(`@google-cloud/pubsub ${version} is not a tested version (tested: 6.3.x); tracing it anyway`);
     }
     this.unpatch(moduleExports);
     const made = (object: unknown, kind: 'topic' | 'subscription'): void => {

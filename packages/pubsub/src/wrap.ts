@@ -2,7 +2,7 @@
 // Publisher's publishMessage and its request), a Subscription (its listener methods), a PubSub client (every
 // topic and subscription it hands out).
 import { isPatched, onUnpatch, patchMethods, unpatchMethods } from '@brokertrace/core';
-import { log } from './diag.js';
+import { log, warnOnce } from './diag.js';
 import type { PubSubLike, SubscriptionInternal, SubscriptionLike, TopicInternal, TopicLike } from './internal-types.js';
 import { tracePublishMessage, traceRequest } from './publish.js';
 import { createSubscriptionState, handBackListeners, traceAddListener, traceRemoveAllListeners, traceRemoveListener } from './subscribe.js';
@@ -14,18 +14,24 @@ function alreadyTraced(target: object): boolean {
   return true;
 }
 
+/** Says once per kind that an object was not recognised; false (left untraced). */
+function notRecognised(kind: string, message: string): false {
+  warnOnce(`not-recognised:${kind}`, message);
+  return false;
+}
+
 function isObject(value: unknown): value is object {
   return value !== null && typeof value === 'object';
 }
 
 /** Traces `topic` in place; false when it was already traced or cannot be changed. */
 export function wrapTopic(given: TopicLike, tracing: PubSubTracing): boolean {
-  if (!isObject(given) || alreadyTraced(given)) return false;
+  if (!isObject(given)) return notRecognised('topic', 'traceTopic() was handed something that is not a Topic; returned untraced');
+  if (alreadyTraced(given)) return false;
   const topic = given as TopicInternal;
   const publisher = topic.publisher;
-  if (!isObject(publisher) || typeof publisher.publishMessage !== 'function') {
-    log.warn('this Topic has no publisher.publishMessage (an untested @google-cloud/pubsub version?); left untraced');
-    return false;
+  if (!isObject(publisher) || typeof publisher.publishMessage !== 'function' || typeof topic.request !== 'function') {
+    return notRecognised('topic', 'this Topic has no publisher.publishMessage() and request() (an untested @google-cloud/pubsub version?); left untraced');
   }
   if (!patchMethods(topic, { request: (original) => traceRequest(tracing, topic, original) })) return false;
   if (isPatched(publisher) || !patchMethods(publisher, { publishMessage: (original) => tracePublishMessage(tracing, topic, original) })) {
@@ -38,11 +44,11 @@ export function wrapTopic(given: TopicLike, tracing: PubSubTracing): boolean {
 
 /** Traces `subscription` in place; false when it was already traced or cannot be changed. */
 export function wrapSubscription(given: SubscriptionLike, tracing: PubSubTracing): boolean {
-  if (!isObject(given) || alreadyTraced(given)) return false;
+  if (!isObject(given)) return notRecognised('subscription', 'traceSubscription() was handed something that is not a Subscription; returned untraced');
+  if (alreadyTraced(given)) return false;
   const subscription = given as SubscriptionInternal;
   if (typeof subscription.on !== 'function' || typeof subscription.removeListener !== 'function') {
-    log.warn('this Subscription is not an EventEmitter (an untested @google-cloud/pubsub version?); left untraced');
-    return false;
+    return notRecognised('subscription', 'this Subscription is not an EventEmitter (an untested @google-cloud/pubsub version?); left untraced');
   }
   const state = createSubscriptionState(tracing, subscription);
   // Listeners added before tracing stay untraced; removing them works as before.
@@ -62,7 +68,10 @@ export function wrapSubscription(given: SubscriptionLike, tracing: PubSubTracing
 
 /** Traces every topic and subscription `pubsub.topic()` / `pubsub.subscription()` hand out (and so createTopic, getTopics, topic.subscription()...). */
 export function wrapPubSub(pubsub: PubSubLike, tracing: PubSubTracing): boolean {
-  if (!isObject(pubsub) || alreadyTraced(pubsub)) return false;
+  if (!isObject(pubsub) || typeof (pubsub as { topic?: unknown }).topic !== 'function' || typeof (pubsub as { subscription?: unknown }).subscription !== 'function') {
+    return notRecognised('pubsub', 'tracePubSub() was handed something that is not a PubSub client with topic() and subscription() (an untested @google-cloud/pubsub version?); returned untraced');
+  }
+  if (alreadyTraced(pubsub)) return false;
   return patchMethods(pubsub, {
     topic: (original) =>
       function topic(this: unknown, ...args: unknown[]): unknown {
