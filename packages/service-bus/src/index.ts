@@ -1,4 +1,4 @@
-// @brokertrace/service-bus: one trace from Azure Service Bus senders (@azure/service-bus 7.9) to every receiver.
+// @brokertrace/service-bus: one trace from Azure Service Bus senders (@azure/service-bus 7.8 and 7.9) to every receiver.
 import { onUnpatch, unpatchMethods } from '@brokertrace/core';
 import type { ReceiverLike, SenderLike, ServiceBusClientLike } from './internal-types.js';
 import { ServiceBusTracing } from './tracing.js';
@@ -6,6 +6,7 @@ import type { ServiceBusConfig } from './types.js';
 import { wrapClient, wrapReceiver, wrapSender } from './wrap.js';
 
 export { ServiceBusInstrumentation, SUPPORTED_VERSIONS } from './instrumentation.js';
+export { TESTED_SERVICEBUS_VERSIONS } from './version.js';
 export { DEFAULT_WRITE_DIAGNOSTIC_ID } from './config.js';
 export {
   ATTR_BROKERTRACE_SERVICEBUS_BATCH_REJECTED,

@@ -7,17 +7,20 @@ import { InstrumentationBase, InstrumentationNodeModuleDefinition, isWrapped } f
 import { resolveServiceBusOptions } from './config.js';
 import { ServiceBusTracing } from './tracing.js';
 import type { ServiceBusInstrumentationConfig } from './types.js';
-import { PACKAGE_NAME, PACKAGE_VERSION } from './version.js';
+import { PACKAGE_NAME, PACKAGE_VERSION, TESTED_SERVICEBUS_VERSIONS, isTestedServiceBusVersion } from './version.js';
+import { warnOnce } from './diag.js';
 import { clientFactories, namespaceOf } from './wrap.js';
 import type { ServiceBusClientLike } from './internal-types.js';
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
 const FACTORIES = ['createSender', 'createReceiver', 'acceptSession', 'acceptNextSession'] as const;
 
-/** @azure/service-bus versions this package patches. */
-export const SUPPORTED_VERSIONS = ['>=7.9.0 <8'];
-/** The versions the tests run against; any other is named once through diag. */
-const TESTED = /^7\.9\./;
+/**
+ * @azure/service-bus versions this instrumentation patches: every one (pre-releases too), so that a version outside
+ * {@link TESTED_SERVICEBUS_VERSIONS} is named once through `diag.warn` and traced as far as it looks as expected,
+ * instead of being skipped silently.
+ */
+export const SUPPORTED_VERSIONS = ['*'];
 
 /**
  * Traces @azure/service-bus for `registerInstrumentations` or the Node SDK.
@@ -55,12 +58,15 @@ export class ServiceBusInstrumentation extends InstrumentationBase<ServiceBusIns
 
   /** One definition object, so `getModuleDefinitions()` hands out the very one `enable()`/`disable()` use. */
   protected init(): InstrumentationNodeModuleDefinition {
-    return (this.definition ??= new InstrumentationNodeModuleDefinition(
+    if (this.definition) return this.definition;
+    const definition = new InstrumentationNodeModuleDefinition(
       '@azure/service-bus',
       SUPPORTED_VERSIONS,
       (moduleExports: unknown, version?: string) => this.patch(moduleExports, version),
       (moduleExports: unknown) => this.unpatch(moduleExports),
-    ));
+    );
+    // Without it `*` skips pre-releases (7.10.0-beta.2) silently: they too get the warning and the tracing.
+    return (this.definition = Object.assign(definition, { includePrerelease: true }));
   }
 
   private prototypeOf(moduleExports: unknown): Record<string, Method> | undefined {
@@ -76,13 +82,14 @@ export class ServiceBusInstrumentation extends InstrumentationBase<ServiceBusIns
   }
 
   private patch(moduleExports: unknown, version: string | undefined): unknown {
+    const name = version === undefined ? '@azure/service-bus of an unknown version' : `@azure/service-bus ${version}`;
+    if (!isTestedServiceBusVersion(version)) {
+      warnOnce(`version:${String(version)}`, `${name} is outside the tested range ${TESTED_SERVICEBUS_VERSIONS}; tracing it as far as it looks as expected`);
+    }
     const proto = this.prototypeOf(moduleExports);
     if (!proto) {
-      this._diag.warn('@azure/service-bus loaded without the ServiceBusClient this instrumentation knows; left untraced');
+      warnOnce(`no-client:${String(version)}`, `${name} has no ServiceBusClient with createSender() and createReceiver(); left untraced`);
       return moduleExports;
-    }
-    if (version !== undefined && !TESTED.test(version)) {
-      this._diag.warn(`@azure/service-bus ${version} is not a tested version (tested: 7.9.x); tracing it anyway`);
     }
     this.unpatch(moduleExports);
     const tracing = this.tracing;

@@ -2,7 +2,7 @@
 // a receiver (session receivers too), a ServiceBusClient (every sender and receiver it creates from then on).
 import { isPatched, isThenable, onUnpatch, patchMethods, unpatchMethods } from '@brokertrace/core';
 import { entityOf, serverOf } from './destination.js';
-import { log } from './diag.js';
+import { log, warnOnce } from './diag.js';
 import type { ReceiverLike, SenderLike, ServiceBusClientLike } from './internal-types.js';
 import { tracePull, traceSubscribe } from './receive.js';
 import { traceCancelScheduled, traceCreateMessageBatch, traceScheduleMessages, traceSendMessages } from './send.js';
@@ -10,9 +10,32 @@ import { hookLinkSettlement, traceSettle } from './settle.js';
 import type { ServiceBusTracing } from './tracing.js';
 
 type Method = (this: unknown, ...args: unknown[]) => unknown;
+// What each wrapper needs at the least; the other methods are traced when present.
+const SENDER_METHODS = ['sendMessages', 'createMessageBatch'] as const;
+const RECEIVER_METHODS = ['receiveMessages', 'subscribe', 'completeMessage'] as const;
+const CLIENT_METHODS = ['createSender', 'createReceiver'] as const;
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object';
+}
+
+/**
+ * True when `value` is an object with every method named (what the wrappers rely on) and, for senders and
+ * receivers, a string `entityPath`; otherwise says so once per kind through `diag.warn` (an untested
+ * @azure/service-bus version, or not a client object at all), and the caller returns it untraced.
+ */
+export function recognised(value: unknown, kind: 'sender' | 'receiver' | 'ServiceBusClient', methods: readonly string[]): value is Record<string, unknown> {
+  let missing: string[];
+  try {
+    missing = isObject(value) ? methods.filter((m) => typeof value[m] !== 'function') : [...methods];
+    if (missing.length === 0 && kind !== 'ServiceBusClient' && entityPathOf(value as { entityPath?: unknown }) === undefined) missing = ['entityPath'];
+  } catch {
+    missing = [...methods];
+  }
+  if (missing.length === 0) return true;
+  const what = value === null ? 'null' : isObject(value) ? `an object without ${missing.join(', ')}` : typeof value;
+  warnOnce(`unrecognised:${kind}`, `expected an @azure/service-bus ${kind} (with ${methods.join(', ')}${kind === 'ServiceBusClient' ? '' : ', entityPath'}), got ${what}; returned untraced (an untested @azure/service-bus version?)`);
+  return false;
 }
 
 function alreadyTraced(target: object): boolean {
@@ -32,12 +55,8 @@ function entityPathOf(target: { entityPath?: unknown }): string | undefined {
 
 /** Traces `sender` in place; false when it was already traced or cannot be changed. */
 export function wrapSender(sender: SenderLike, tracing: ServiceBusTracing, host?: string): boolean {
-  if (!isObject(sender) || alreadyTraced(sender)) return false;
-  const path = entityPathOf(sender);
-  if (path === undefined) {
-    log.warn('this sender has no entityPath (an untested @azure/service-bus version?); left untraced');
-    return false;
-  }
+  if (!recognised(sender, 'sender', SENDER_METHODS) || alreadyTraced(sender)) return false;
+  const path = entityPathOf(sender)!;
   const entity = entityOf(path, serverOf(sender._context, host));
   return patchMethods(sender, {
     sendMessages: (original) => traceSendMessages(tracing, entity, original),
@@ -49,12 +68,8 @@ export function wrapSender(sender: SenderLike, tracing: ServiceBusTracing, host?
 
 /** Traces `receiver` (or a session receiver) in place; false when it was already traced or cannot be changed. */
 export function wrapReceiver(receiver: ReceiverLike, tracing: ServiceBusTracing, host?: string): boolean {
-  if (!isObject(receiver) || alreadyTraced(receiver)) return false;
-  const path = entityPathOf(receiver);
-  if (path === undefined) {
-    log.warn('this receiver has no entityPath (an untested @azure/service-bus version?); left untraced');
-    return false;
-  }
+  if (!recognised(receiver, 'receiver', RECEIVER_METHODS) || alreadyTraced(receiver)) return false;
+  const path = entityPathOf(receiver)!;
   const entity = entityOf(path, serverOf(receiver._context, host));
   const hookLinks = (): void => {
     // subscribe() creates the StreamingReceiver; a session receiver has its MessageSession from the start.
@@ -127,7 +142,7 @@ export function clientFactories(tracing: ServiceBusTracing, hostOf: (client: unk
 
 /** Traces every sender and receiver `client` creates from now on (session receivers too). */
 export function wrapClient(client: ServiceBusClientLike, tracing: ServiceBusTracing): boolean {
-  if (!isObject(client) || alreadyTraced(client)) return false;
+  if (!recognised(client, 'ServiceBusClient', CLIENT_METHODS) || alreadyTraced(client)) return false;
   const host = namespaceOf(client);
   return patchMethods(client, clientFactories(tracing, () => host));
 }
