@@ -213,18 +213,22 @@ function processMessage(state: SubscriptionState, listener: Listener, self: unkn
     throw err;
   }
   if (isThenable(result)) {
-    // Nobody else holds this promise: a rejection stays unhandled (rethrown), exactly as without tracing.
-    void Promise.resolve(result).then(
-      () => endOne(tracing, rec, processSpan),
+    // The caller gets the observing branch, which rethrows: the rejection is handled exactly when whoever receives
+    // the listener's promise (EventEmitter with captureRejections, a layer below us) handles it, and unhandled
+    // otherwise, as without tracing. Holding a second branch of our own would add an unhandled rejection.
+    return Promise.resolve(result).then(
+      (value) => {
+        endOne(tracing, rec, processSpan);
+        return value;
+      },
       (err: unknown) => {
         endOne(tracing, rec, processSpan, err);
         throw err;
       },
     );
-  } else {
-    // A synchronous listener: the span covers it; a later ack is a settle span of its own.
-    endOne(tracing, rec, processSpan);
   }
+  // A synchronous listener: the span covers it; a later ack is a settle span of its own.
+  endOne(tracing, rec, processSpan);
   return result;
 }
 

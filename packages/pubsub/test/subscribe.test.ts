@@ -11,6 +11,17 @@ beforeEach(() => t.reset());
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const PARENT = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
 
+/** Runs fixtures/rejecting-listener.ts in a Node process of its own (unhandled rejections are per process). */
+function runRejectingListener(traced: boolean, capture: boolean) {
+  return JSON.parse(
+    execFileSync(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'rejecting-listener.ts')], {
+      cwd: join(__dirname, '..', '..', '..'),
+      env: { ...process.env, TRACED: traced ? '1' : '0', CAPTURE: capture ? '1' : '0' },
+      encoding: 'utf8',
+    }),
+  ) as { reasons: string[]; handled: string[]; spans: Array<{ name: string; status: number; type: string }> };
+}
+
 function setup(config?: Parameters<typeof traceSubscription>[1]) {
   const subscriber = new FakeSubscriber();
   const subscription = traceSubscription(new FakeSubscription(), config);
@@ -135,16 +146,15 @@ describe('subscribe', () => {
   });
 
   it('a listener that rejects: recorded, and the rejection stays unhandled exactly as untraced', () => {
-    const run = (traced: boolean) =>
-      JSON.parse(
-        execFileSync(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'rejecting-listener.ts')], {
-          cwd: join(__dirname, '..', '..', '..'),
-          env: { ...process.env, TRACED: traced ? '1' : '0' },
-          encoding: 'utf8',
-        }),
-      ) as { reasons: string[]; spans: Array<{ name: string; status: number; type: string }> };
-    expect(run(false)).toEqual({ reasons: ['same error'], spans: [] });
-    expect(run(true)).toEqual({ reasons: ['same error'], spans: [{ name: 'subscribe billing', status: SpanStatusCode.ERROR, type: 'Error' }] });
+    const span = { name: 'subscribe billing', status: SpanStatusCode.ERROR, type: 'Error' };
+    expect(runRejectingListener(false, false)).toEqual({ reasons: ['same error'], handled: [], spans: [] });
+    expect(runRejectingListener(true, false)).toEqual({ reasons: ['same error'], handled: [], spans: [span] });
+  });
+
+  it('a rejection that a layer below handles (captureRejections) stays handled: no unhandled rejection of ours', () => {
+    const span = { name: 'subscribe billing', status: SpanStatusCode.ERROR, type: 'Error' };
+    expect(runRejectingListener(false, true)).toEqual({ reasons: [], handled: ['same error'], spans: [] });
+    expect(runRejectingListener(true, true)).toEqual({ reasons: [], handled: ['same error'], spans: [span] });
   });
 
   it('removing a wrapped listener works as untraced (on, once, off, twice-added)', () => {
