@@ -66,7 +66,12 @@ function stringOrRegExpList(value: unknown, option: string): (string | RegExp)[]
  * `packageOptions`: any other top-level key is rejected (a misspelt option must not be silently ignored).
  * Without `packageOptions`, unknown keys are not checked.
  */
-export function resolveConfig(config: MessagingInstrumentationConfig | undefined, packageOptions?: readonly string[]): ResolvedConfig {
+export function resolveConfig(
+  config: MessagingInstrumentationConfig | undefined,
+  packageOptions?: readonly string[],
+  /** The configuration this one replaces: its duplicate windows are kept where their size did not change. */
+  previous?: ResolvedConfig,
+): ResolvedConfig {
   const cfg = (config ?? {}) as MessagingInstrumentationConfig & Record<string, unknown>;
   if (typeof cfg !== 'object' || cfg === null) throw new BrokerTraceConfigError('config', `expected an object, got ${typeof config}`);
   if (packageOptions !== undefined) {
@@ -74,7 +79,7 @@ export function resolveConfig(config: MessagingInstrumentationConfig | undefined
       if (!CORE_CONFIG_KEYS.includes(key) && !packageOptions.includes(key)) throw new BrokerTraceConfigError(key, 'unknown option');
     }
   }
-  const policy = createPolicy(cfg.policy);
+  const policy = createPolicy(cfg.policy, 'policy', previous?.policy);
   const createSpans = optionalBoolean(cfg, 'createSpans', true);
   const followCreationSampling = optionalBoolean(cfg, 'followCreationSampling', true);
   const ignoreIncomingSampledFlag = optionalBoolean(cfg, 'ignoreIncomingSampledFlag', false);

@@ -73,15 +73,21 @@ export class ResolvedPolicy {
   readonly defaults: ResolvedPolicyOptions;
   private readonly byDestination: ReadonlyMap<string, ResolvedPolicyOptions>;
 
-  /** @internal use {@link createPolicy}. */
-  constructor(policy: RelationshipPolicy = {}, path = 'policy') {
-    this.defaults = resolveOptions(policy, undefined, path, true);
+  /**
+   * @internal use {@link createPolicy}. With `previous` (the policy this one replaces), a duplicate window of the
+   * same size and expiry is taken over with what it remembers, so a `setConfig` does not forget the ids seen.
+   */
+  constructor(policy: RelationshipPolicy = {}, path = 'policy', previous?: ResolvedPolicy) {
+    const fresh = resolveOptions(policy, undefined, path, true);
+    this.defaults = takeOverWindow(fresh, previous?.defaults);
     const map = new Map<string, ResolvedPolicyOptions>();
     const destinations = policy.destinations;
     if (destinations !== undefined) {
       if (!isRecord(destinations)) throw new BrokerTraceConfigError(`${path}.destinations`, 'expected an object keyed by destination name');
       for (const name of Object.keys(destinations)) {
-        map.set(name, resolveOptions(destinations[name]!, this.defaults, `${path}.destinations[${JSON.stringify(name)}]`, false));
+        const options = resolveOptions(destinations[name]!, fresh, `${path}.destinations[${JSON.stringify(name)}]`, false);
+        // An override without a window of its own shares the defaults' (the one just taken over, if so).
+        map.set(name, options.duplicates === fresh.duplicates ? { ...options, duplicates: this.defaults.duplicates } : takeOverWindow(options, previous?.byDestination.get(name)));
       }
     }
     this.byDestination = map;
@@ -101,8 +107,16 @@ export class ResolvedPolicy {
  * @example
  * const policy = createPolicy({ maxChildAgeMs: 60000, destinations: { 'orders.dlq': { mode: 'link' } } });
  */
-export function createPolicy(policy?: RelationshipPolicy, optionPath = 'policy'): ResolvedPolicy {
-  return new ResolvedPolicy(policy ?? {}, optionPath);
+export function createPolicy(policy?: RelationshipPolicy, optionPath = 'policy', previous?: ResolvedPolicy): ResolvedPolicy {
+  return new ResolvedPolicy(policy ?? {}, optionPath, previous);
+}
+
+/** `next` with the previous window instead of its new one when both have the same size and expiry. */
+function takeOverWindow(next: ResolvedPolicyOptions, previous: ResolvedPolicyOptions | undefined): ResolvedPolicyOptions {
+  const fresh = next.duplicates;
+  const old = previous?.duplicates;
+  if (fresh === undefined || old === undefined || fresh.maxEntries !== old.maxEntries || fresh.ttlMs !== old.ttlMs) return next;
+  return { ...next, duplicates: old };
 }
 
 const resolvedCache = new WeakMap<object, ResolvedPolicy>();

@@ -203,7 +203,7 @@ export class MessagingTelemetry {
 
   /** Replaces the configuration; validates it first (throws {@link BrokerTraceConfigError}, keeping the old one). */
   setConfig(config: MessagingInstrumentationConfig | undefined): void {
-    const resolved = resolveConfig(config, this.options.packageOptions);
+    const resolved = resolveConfig(config, this.options.packageOptions, this.resolved);
     const destinationsChanged =
       resolved.maxMetricDestinations !== this.resolved.maxMetricDestinations || resolved.destinationTemplate !== this.resolved.destinationTemplate;
     this.resolved = resolved;

@@ -1,6 +1,6 @@
 import { TraceFlags, diag, DiagLogLevel } from '@opentelemetry/api';
 import type { SpanContext } from '@opentelemetry/api';
-import { BrokerTraceConfigError, DeliveryCounter, createPolicy, decideRelationship } from '@brokertrace/core';
+import { BrokerTraceConfigError, DeliveryCounter, MessagingTelemetry, createPolicy, decideRelationship } from '@brokertrace/core';
 import type { RelationshipPolicy } from '@brokertrace/core';
 
 /** Registers a DiagLogger recording `level` calls (core logs through component loggers, not diag.* directly). */
@@ -81,6 +81,23 @@ describe('decideRelationship: each rule and its reason, in order', () => {
     expect(decideRelationship({ messageId: 'm1', destination: 'q' }, creation, policy, NOW + 1)).toMatchObject({ relationship: 'link', reason: 'duplicate' });
     expect(decideRelationship({ messageId: 'm1', destination: 'other' }, creation, policy, NOW + 2).reason).toBe('fresh');
     expect(decideRelationship({ messageId: 'm1', destination: 'q' }, creation, policy, NOW + 600_002).reason).toBe('fresh');
+  });
+
+  test('6. a new configuration keeps the ids seen when the window keeps its size (setConfig does not forget)', () => {
+    const first = createPolicy({ destinations: { q: { maxChildAgeMs: 1000 }, own: { duplicateWindow: { maxEntries: 5 } } } });
+    for (const destination of ['p', 'q', 'own']) expect(decideRelationship({ messageId: 'm', destination }, creation, first, NOW).reason).toBe('fresh');
+    const next = createPolicy({ maxChildAgeMs: 60_000, destinations: { q: {}, own: { duplicateWindow: { maxEntries: 5 } } } }, 'policy', first);
+    for (const destination of ['p', 'q', 'own']) expect(decideRelationship({ messageId: 'm', destination }, creation, next, NOW + 1).reason).toBe('duplicate');
+    // Another size is another window: it starts empty.
+    const resized = createPolicy({ duplicateWindow: { maxEntries: 50 } }, 'policy', next);
+    expect(decideRelationship({ messageId: 'm', destination: 'p' }, creation, resized, NOW + 2).reason).toBe('fresh');
+  });
+
+  test('6. MessagingTelemetry.setConfig keeps the duplicate window', () => {
+    const telemetry = new MessagingTelemetry({ system: 'rabbitmq', instrumentationName: 'test', config: {} });
+    expect(decideRelationship({ messageId: 'kept', destination: 'q' }, creation, telemetry.policy, NOW).reason).toBe('fresh');
+    telemetry.setConfig({ createSpans: false });
+    expect(decideRelationship({ messageId: 'kept', destination: 'q' }, creation, telemetry.policy, NOW + 1).reason).toBe('duplicate');
   });
 
   test('6. a redelivery the broker counts (delivery count > 1) is not a duplicate: retries stay children up to the limit', () => {
