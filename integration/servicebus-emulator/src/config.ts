@@ -14,6 +14,8 @@ export interface EntitySettings {
   forwardTo?: string;
   forwardDeadLetteredMessagesTo?: string;
   maxMessageSizeBytes: number;
+  /** Minimal sessions: session-filtered receivers (acceptSession / acceptNextSession), see server.ts. */
+  requiresSession?: boolean;
 }
 
 export interface QueueConfig {
@@ -129,9 +131,7 @@ function settingsOf(raw: Raw | undefined, where: string): EntitySettings {
     if (kb < 1 || kb > 102_400) throw new Error(`${where}.Properties.MaxMessageSizeInKilobytes: must be between 1 and 102400`);
     s.maxMessageSizeBytes = kb * 1024;
   }
-  if (bool('RequiresSession')) {
-    throw new Error(`${where}.Properties.RequiresSession: sessions are not implemented by this emulator (see integration/README.md)`);
-  }
+  if (bool('RequiresSession')) s.requiresSession = true;
   return s;
 }
 

@@ -21,9 +21,17 @@ export interface Held {
   lock?: { token: string; until: number };
 }
 
+/** The session id of a message: its AMQP `group-id`, which the client writes from `sessionId`. */
+function sessionOf(held: Held): string | undefined {
+  const id = held.stored.decoded.group_id;
+  return typeof id === 'string' ? id : undefined;
+}
+
 /** A receiver of this entity's messages (an AMQP sender link of ours, see links.ts). */
 export interface Consumer {
   readonly receiveAndDelete: boolean;
+  /** The session a session receiver holds (its messages only); undefined for a plain receiver. */
+  readonly sessionId?: string;
   credit(): number;
   deliver(held: Held, entity: Entity): void;
   /** Called after a dispatch round left this consumer with credit: no message is available. */
@@ -101,6 +109,26 @@ export class Entity {
   removeConsumer(consumer: Consumer): void {
     const i = this.consumers.indexOf(consumer);
     if (i >= 0) this.consumers.splice(i, 1);
+  }
+
+  /**
+   * The session a new session receiver gets: `requested` when no other receiver holds it, else (undefined asked)
+   * the first session with an available message that nobody holds. Throws as the service refuses the link.
+   */
+  lockSession(requested: string | undefined): string {
+    const held = new Set(this.consumers.map((c) => c.sessionId).filter((id) => id !== undefined));
+    if (requested !== undefined) {
+      if (held.has(requested)) {
+        throw new AmqpFailure(CONDITION.sessionCannotBeLocked, `The requested session '${requested}' cannot be locked: another receiver holds it.`, 410);
+      }
+      return requested;
+    }
+    for (const m of this.messages.values()) {
+      const id = sessionOf(m);
+      if (m.state === 'active' && !m.lock && id !== undefined && !held.has(id)) return id;
+    }
+    // the service waits for a session up to the operation timeout; we answer at once
+    throw new AmqpFailure(CONDITION.timeout, 'acceptNextSession: no unlocked session with available messages (this emulator does not wait for one).', 408);
   }
 
   /** Accepts a message sent to this entity; undefined when duplicate detection dropped it. */
@@ -322,8 +350,11 @@ export class Entity {
     this.expire(now);
     for (const held of this.messages.values()) {
       if (held.state !== 'active' || held.lock) continue;
-      const consumer = this.nextConsumer();
-      if (!consumer) break;
+      const consumer = this.nextConsumer(held);
+      if (!consumer) {
+        if (!this.settings.requiresSession) break;
+        continue; // another session's receiver may still take a later message
+      }
       if (consumer.receiveAndDelete) {
         this.messages.delete(held.seq);
       } else {
@@ -335,9 +366,12 @@ export class Entity {
     this.armTimer(now);
   }
 
-  private nextConsumer(): Consumer | undefined {
+  private nextConsumer(held: Held): Consumer | undefined {
+    // a session's messages go only to the receiver holding that session (and never to a plain receiver)
+    const session = this.settings.requiresSession ? sessionOf(held) : undefined;
     for (let i = 0; i < this.consumers.length; i++) {
       const consumer = this.consumers[(this.rr + i) % this.consumers.length] as Consumer;
+      if (consumer.sessionId !== session) continue;
       if (consumer.credit() > 0) {
         this.rr = (this.rr + i + 1) % this.consumers.length;
         return consumer;

@@ -14,6 +14,8 @@ export const CONDITION = {
   lockLost: 'com.microsoft:message-lock-lost',
   messageNotFound: 'com.microsoft:message-not-found',
   argumentError: 'com.microsoft:argument-error',
+  sessionCannotBeLocked: 'com.microsoft:session-cannot-be-locked',
+  timeout: 'com.microsoft:timeout',
 } as const;
 
 export class AmqpFailure extends Error {

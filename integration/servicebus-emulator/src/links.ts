@@ -95,6 +95,7 @@ export class OutgoingLink implements Consumer {
   constructor(
     readonly link: Sender,
     readonly entity: Entity,
+    readonly sessionId?: string,
   ) {
     // snd-settle-mode settled (1): the client asked for receive-and-delete
     this.receiveAndDelete = (link as unknown as { snd_settle_mode?: number }).snd_settle_mode === 1;

@@ -1,9 +1,10 @@
 // The AMQP 1.0 server on rhea: SASL (ANONYMOUS, or PLAIN with the namespace's key), connections,
 // and links routed by address to $cbs, <entity>/$management, or an entity (links.ts). Request/response
-// endpoints answer on the client's reply link, correlated by message-id. Anything we do not implement
+// endpoints answer on the client's reply link, correlated by message-id. Session receivers (acceptSession / acceptNextSession)
+// get a link holding one session, its lock in the attach answer. Anything we do not implement
 // is refused with an AMQP error that names it.
 import type { AddressInfo } from 'node:net';
-import { create_container, message as rheaMessage, type Connection, type Delivery, type EventContext, type Message, type Receiver, type Sender } from 'rhea';
+import { create_container, message as rheaMessage, type Connection, type Delivery, type EventContext, type Message, type Receiver, type Sender, types } from 'rhea';
 import { checkSasToken, Claims } from './cbs';
 import type { NamespaceConfig } from './config';
 import { asFailure, AmqpFailure, CONDITION } from './errors';
@@ -96,15 +97,10 @@ export async function startEmulator(config: NamespaceConfig, options: { host?: s
     const replyTo = (link.target as { address?: string } | undefined)?.address;
     const attach = (link as unknown as { local: { attach: Record<string, unknown> }; remote: { attach: Record<string, unknown> } });
     try {
-      if (source?.filter && SESSION_FILTER in source.filter) {
-        throw new AmqpFailure(
-          CONDITION.notImplemented,
-          `Sessions (acceptSession / acceptNextSession, filter ${SESSION_FILTER}) are not implemented by brokertrace's Service Bus emulator.`,
-          501,
-        );
-      }
-      if (source?.filter && Object.keys(source.filter).length > 0) {
-        throw new AmqpFailure(CONDITION.notImplemented, `Link filters (${Object.keys(source.filter).join(', ')}) are not implemented by this emulator.`, 501);
+      const { [SESSION_FILTER]: sessionFilter, ...otherFilters } = source?.filter ?? {};
+      const wantsSession = source?.filter !== undefined && SESSION_FILTER in source.filter;
+      if (Object.keys(otherFilters).length > 0) {
+        throw new AmqpFailure(CONDITION.notImplemented, `Link filters (${Object.keys(otherFilters).join(', ')}) are not implemented by this emulator.`, 501);
       }
       const resolved = namespace.resolve(source?.address);
       link.set_source({ address: source?.address as string });
@@ -124,7 +120,26 @@ export async function startEmulator(config: NamespaceConfig, options: { host?: s
       stateOf(context.connection).paths.add(resolved.entity.path.toLowerCase());
       attach.local.attach.snd_settle_mode = attach.remote.attach.snd_settle_mode;
       attach.local.attach.rcv_settle_mode = attach.remote.attach.rcv_settle_mode;
-      const consumer = new OutgoingLink(link, resolved.entity);
+      let sessionId: string | undefined;
+      if (wantsSession || resolved.entity.settings.requiresSession) {
+        // Minimal sessions: a session-filtered receiver holds one session (named, or the next with a message);
+        // the attach answer names it and carries the session lock. Session state and lock renewal are refused ($management).
+        if (!resolved.entity.settings.requiresSession) {
+          throw new AmqpFailure(CONDITION.notAllowed, `The entity '${resolved.entity.path}' does not require sessions: a session receiver (${SESSION_FILTER}) cannot attach to it.`, 400);
+        }
+        if (!wantsSession) {
+          throw new AmqpFailure(CONDITION.notAllowed, `The entity '${resolved.entity.path}' requires sessions: receive with acceptSession or acceptNextSession.`, 400);
+        }
+        if (sessionFilter !== undefined && sessionFilter !== null && typeof sessionFilter !== 'string') {
+          throw new AmqpFailure(CONDITION.invalidField, `${SESSION_FILTER} must be a string session id.`, 400);
+        }
+        sessionId = resolved.entity.lockSession(typeof sessionFilter === 'string' ? sessionFilter : undefined);
+        link.set_source({ address: source?.address as string, filter: { [SESSION_FILTER]: sessionId } });
+        // .NET ticks (100 ns since 0001-01-01), as the service sends com.microsoft:locked-until-utc
+        const lockedUntil = Date.now() + resolved.entity.settings.lockDurationMs;
+        attach.local.attach.properties = { 'com.microsoft:locked-until-utc': types.wrap_long(lockedUntil * 10_000 + 621_355_968_000_000_000) };
+      }
+      const consumer = new OutgoingLink(link, resolved.entity, sessionId);
       outgoing.set(link, consumer);
       resolved.entity.addConsumer(consumer);
     } catch (error) {

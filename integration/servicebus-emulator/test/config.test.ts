@@ -25,7 +25,8 @@ describe('config', () => {
 
   it('refuses what it does not implement or the service would not accept, naming the setting', () => {
     expect(() => parseConfig(ns({ Properties: { EnablePartitioning: true } }))).toThrow('Queues[0].Properties.EnablePartitioning: not supported');
-    expect(() => parseConfig(ns({ Properties: { RequiresSession: true } }))).toThrow('RequiresSession: sessions are not implemented');
+    // minimal sessions are implemented (sessions.test.ts): the setting is taken
+    expect(() => parseConfig(ns({ Properties: { RequiresSession: true } }))).not.toThrow();
     expect(() => parseConfig(ns({ Properties: { LockDuration: 'PT1S' } }))).toThrow('LockDuration: must be between PT5S and PT5M');
     expect(() => parseConfig(ns({ Properties: { MaxDeliveryCount: 0 } }))).toThrow('MaxDeliveryCount: must be at least 1');
     const rules = { Topics: [{ Name: 't', Subscriptions: [{ Name: 's', Rules: [{ Name: 'r' }] }] }] };
