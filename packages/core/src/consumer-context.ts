@@ -51,6 +51,8 @@ export interface ConsumerContext {
   decision: Decision;
   /** How many of the messages carry a valid creation context. */
   withContext: number;
+  /** A batch's messages that no receive span counted yet, and how many of those carry a context (for the metrics). */
+  uncounted?: { messages: number; withContext: number };
 }
 
 const BATCH_DECISION: Decision = Object.freeze({ relationship: 'link', reason: 'batch', ageMs: undefined });
@@ -94,14 +96,18 @@ export function resolveConsumerContext(input: ConsumerContextInput, trust: Consu
   if (messages !== undefined) {
     let links: Link[] | undefined;
     let withContext = 0;
+    const uncounted = { messages: 0, withContext: 0 };
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
+      const counted = m.countedByReceive === true;
+      if (!counted) uncounted.messages++;
       const creation = creationContextOf(m.carrier, input.getter, trust.ignoreIncomingSampledFlag);
       if (creation === undefined) continue;
       withContext++;
+      if (!counted) uncounted.withContext++;
       (links ??= []).push({ context: creation, attributes: creationLinkAttributes(m.facts, messageAgeMs(m.facts.enqueuedAtMs, now), trust.followCreationSampling) });
     }
-    return { parent: ambient, links, decision: BATCH_DECISION, withContext };
+    return { parent: ambient, links, decision: BATCH_DECISION, withContext, uncounted };
   }
 
   const message = input.message!;

@@ -85,8 +85,6 @@ export interface ResolvedDestination {
   /** `messaging.destination.template` for the span (undefined: none, or equal to the name). */
   readonly template: string | undefined;
   readonly entry: DestinationEntry;
-  /** The telemetry's cache of span base attributes for this destination (by operation name); opaque here. */
-  spanBases?: Map<string, unknown>;
 }
 
 /**

@@ -183,4 +183,9 @@ export interface ConsumedMessage {
   facts: MessageFacts;
   /** The message's headers/attributes/properties holding the creation context. */
   carrier?: unknown;
+  /**
+   * A receive span already counted it (consumed, decision, age), e.g. a traced client's pull that handed it over:
+   * a batch process span over it then counts it no second time (each delivery counted once). Default `false`.
+   */
+  countedByReceive?: boolean;
 }

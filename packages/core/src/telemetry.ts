@@ -76,17 +76,6 @@ type TrackedSpan = Span & { [SPAN_STATE]?: SpanState };
 // @opentelemetry/core's suppressTracing() key (createContextKey uses Symbol.for, so this is the same key).
 const SUPPRESS_TRACING_KEY = createContextKey('OpenTelemetry SDK Context Key SUPPRESS_TRACING');
 const MAX_WARNED_DESTINATIONS = 1000;
-/** Cached base attribute sets per destination (one per operation name; a package uses a handful). */
-const MAX_SPAN_BASES = 16;
-
-/** One cached base attribute set, valid for exactly these inputs. */
-interface SpanBase {
-  readonly operationType: string;
-  readonly metricAttributes: Attributes | undefined;
-  readonly anonymous: boolean;
-  readonly temporary: boolean;
-  readonly attributes: Attributes;
-}
 const NON_RECORDING_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 const SUPPRESSED_DECISION: Decision = Object.freeze({ relationship: 'child', reason: 'no-context', ageMs: undefined });
 
@@ -360,12 +349,15 @@ export class MessagingTelemetry {
     this.track(span, process ? Op.Process : Op.Receive, operationName, s.operationType, scope, s.startTime, n);
 
     if (!this.metrics.active) return { span, context: trace.setSpan(ambient, span) };
-    const withContext = resolved.withContext;
-    this.metrics.consumed(scope, operationName, n, n - withContext);
+    // Each delivery is counted once: messages a receive span already counted are left out here.
+    const { messages: count, withContext } = resolved.uncounted ?? { messages: n, withContext: resolved.withContext };
+    if (count > 0) this.metrics.consumed(scope, operationName, count, count - withContext);
     if (withContext > 0) this.metrics.decisions(scope, 'link', 'batch', withContext);
-    if (n > withContext) this.metrics.decisions(scope, 'child', 'no-context', n - withContext);
+    if (count > withContext) this.metrics.decisions(scope, 'child', 'no-context', count - withContext);
     for (let i = 0; i < n; i++) {
-      const ageMs = messageAgeMs(messages[i]!.facts.enqueuedAtMs, now);
+      const message = messages[i]!;
+      if (message.countedByReceive === true) continue;
+      const ageMs = messageAgeMs(message.facts.enqueuedAtMs, now);
       if (ageMs !== undefined) this.metrics.age(scope, ageMs);
     }
     return { span, context: trace.setSpan(ambient, span) };
@@ -488,27 +480,8 @@ export class MessagingTelemetry {
     }
   }
 
-  /**
-   * The attributes every messaging span starts with (before the caller's own): a copy of the set built once per
-   * destination, operation and `metricAttributes` object (a clone is cheaper than building it key by key, and
-   * the SDK may keep the object we hand it, so each span gets its own).
-   */
+  /** The attributes every messaging span starts with (before the caller's own). */
   private baseAttributes(s: SpanStart, operationName: string, operationType: string, destination: ResolvedDestination): Attributes {
-    const cache = (destination.spanBases ??= new Map<string, SpanBase>()) as Map<string, SpanBase>;
-    const hit = cache.get(operationName);
-    const anonymous = s.anonymous === true;
-    const temporary = s.temporary === true;
-    if (hit !== undefined && hit.operationType === operationType && hit.metricAttributes === s.metricAttributes && hit.anonymous === anonymous && hit.temporary === temporary) {
-      return { ...hit.attributes };
-    }
-    const attributes = this.buildBaseAttributes(s, operationName, operationType, destination);
-    if (hit !== undefined || cache.size < MAX_SPAN_BASES) {
-      cache.set(operationName, { operationType, metricAttributes: s.metricAttributes, anonymous, temporary, attributes: { ...attributes } });
-    }
-    return attributes;
-  }
-
-  private buildBaseAttributes(s: SpanStart, operationName: string, operationType: string, destination: ResolvedDestination): Attributes {
     const attributes: Attributes = {
       [ATTR_MESSAGING_SYSTEM]: this.system,
       [ATTR_MESSAGING_OPERATION_NAME]: operationName,

@@ -183,6 +183,21 @@ describe('startBatch', () => {
     }
   });
 
+  test('a batch process span over messages a receive span already counted counts only the others (each delivery once)', async () => {
+    const m = tel();
+    const tp = traceparentOf(m);
+    const received = [0, 1].map((i) => ({ facts: { messageId: `r${i}`, enqueuedAtMs: Date.now() - 1000 }, carrier: { traceparent: tp } }));
+    m.end(m.startBatch({ destination: 'q', operationType: 'receive', messages: received }).span);
+    const messages = [...received.map((r) => ({ ...r, countedByReceive: true })), { facts: { messageId: 'lambda' }, carrier: { traceparent: tp } }];
+    const batch = m.startBatch({ destination: 'q', operationType: 'process', messages });
+    m.end(batch.span);
+    expect(t.spansNamed('process q')[0]!.links).toHaveLength(3);
+    const metrics = await t.metrics();
+    expect(sum(metrics['messaging.client.consumed.messages']!)).toBe(3);
+    expect(sum(metrics['brokertrace.decisions']!)).toBe(3);
+    expect(sum(metrics['brokertrace.message.age']!)).toBe(2);
+  });
+
   test('the ambient context is used only when the package passes it', () => {
     const m = tel();
     t.withSpan('batch-call', (ambient) => {
