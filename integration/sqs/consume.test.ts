@@ -2,7 +2,7 @@
 // from SQS's own facts (age, ApproximateReceiveCount, DeadLetterQueueSourceArn), FIFO, settle spans, X-Ray and
 // SNS interop, and a run of messages each received once with no span left open.
 import { setupTestTelemetry } from '@brokertrace/testing';
-import { processMessage, sqsTracing } from '@brokertrace/sqs';
+import { processBatch, processMessage, sqsTracing } from '@brokertrace/sqs';
 import type { SqsConfig } from '@brokertrace/sqs';
 import { current } from '../../packages/sqs/test/sdk.js';
 import { sqs } from '../harness/index.js';
@@ -55,6 +55,10 @@ it('links the receive span to every message of a batch receive', async () => {
     expect(r.attributes['messaging.batch.message_count']).toBe(r.links.length);
   }
   expect(links[0]!.attributes).toMatchObject({ 'messaging.message.id': expect.any(String), 'brokertrace.message.delivery_count': 1 });
+  // Handled together after the traced receive: one process span linked to all five, and no delivery counted twice.
+  processBatch(got, {}, () => undefined);
+  const [batch] = t.spansNamed(`process ${nameOf(url)}`);
+  expect(batch!.links).toHaveLength(5);
   const metrics = await t.metrics();
   const consumed = metrics['messaging.client.consumed.messages']!.reduce((n, p) => n + (p.kind === 'sum' ? p.value : 0), 0);
   expect(consumed).toBe(5);

@@ -176,7 +176,7 @@ export function startBatchSpan(fallback: SqsTracing | undefined, messages: Reado
     const { span, context: ctx } = tracing.telemetry.startBatch({
       destination: queueName,
       operationType: 'process',
-      messages: views.map((v): ConsumedMessage => ({ facts: v.facts, carrier: v.carrier })),
+      messages: views.map((v): ConsumedMessage => ({ facts: v.facts, carrier: v.carrier, countedByReceive: v.countedByReceive })),
       getter: sqsCarrierGetter,
       parent: options?.parent ?? context.active(),
       attributes: queueUrl !== undefined ? { [ATTR_AWS_SQS_QUEUE_URL]: queueUrl } : undefined,
