@@ -234,6 +234,9 @@ describe('batches and pull receives', () => {
     const [renew] = t.spansNamed(`renew_message_lock ${QUEUE}`);
     expect(renew!.attributes['brokertrace.servicebus.locked_until']).toBe(until.getTime());
     expect(renew!.attributes['messaging.servicebus.disposition_status']).toBeUndefined();
+    // Not a settlement: no messaging.operation.type (none of the conventions' types fits a lock renewal).
+    expect(renew!.kind).toBe(2 /* CLIENT */);
+    expect(renew!.attributes['messaging.operation.type']).toBeUndefined();
     await receiver.completeMessage(again!);
     await receiver.close();
     await sender.close();

@@ -105,6 +105,7 @@ it('an old message is linked (stale); a scheduled one links or parents by its ag
   expect(schedules[1]!.attributes['messaging.batch.message_count']).toBe(1);
   const [cancel] = t.spansNamed(`cancel_scheduled ${QUEUE}`);
   expect(cancel!.attributes['brokertrace.servicebus.sequence_numbers']).toEqual([cancelled!.toString()]);
+  expect(cancel!.attributes['messaging.operation.type']).toBeUndefined();
   const [stale, scheduled] = t.spansNamed(`process ${QUEUE}`);
   expect(stale!.attributes).toMatchObject({ 'brokertrace.decision.relationship': 'link', 'brokertrace.decision.reason': 'stale' });
   expect(stale!.links[0]!.context.spanId).toBe(send!.spanContext().spanId);

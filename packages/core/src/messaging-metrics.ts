@@ -250,7 +250,7 @@ export class MessagingMetrics {
   }
 
   /** `messaging.client.operation.duration` or, for process operations, `messaging.process.duration`. */
-  duration(scope: MetricScope, process: boolean, operationName: string, operationType: string, durationMs: number, errorType: string | undefined): void {
+  duration(scope: MetricScope, process: boolean, operationName: string, operationType: string | undefined, durationMs: number, errorType: string | undefined): void {
     try {
       const seconds = (durationMs > 0 ? durationMs : 0) / 1000;
       const m = this.instruments;
@@ -259,7 +259,7 @@ export class MessagingMetrics {
         m.processDuration.record(seconds, attributes);
       } else {
         const attributes = scope.set(
-          'o/' + operationName + '/' + operationType + '/' + (errorType ?? ''),
+          'o/' + operationName + '/' + (operationType ?? '') + '/' + (errorType ?? ''),
           scope.consumerBase,
           ATTR_MESSAGING_OPERATION_NAME,
           operationName,

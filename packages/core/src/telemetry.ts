@@ -54,13 +54,15 @@ enum Op {
   Receive,
   Process,
   Settle,
+  /** A client operation of no conventional type (startClientOperation). */
+  Other,
 }
 
 /** What end() needs to record the metrics of a span. */
 interface SpanState {
   op: Op;
   operationName: string;
-  operationType: string;
+  operationType: string | undefined;
   scope: MetricScope;
   startMs: number;
   messageCount: number;
@@ -277,6 +279,16 @@ export class MessagingTelemetry {
   }
 
   /**
+   * Starts a CLIENT span for a broker operation that is none of create, send, receive, process or settle (a lock
+   * renewal, cancelling a scheduled message): no `messaging.operation.type`, recorded in
+   * `messaging.client.operation.duration` by its name. Under the active context by default.
+   */
+  startClientOperation(s: SettleStart): Span {
+    const count = s.batch === true ? (s.messageCount ?? undefined) : undefined;
+    return this.startOperation(s, Op.Other, s.operationName, undefined, SpanKind.CLIENT, count, undefined, s.parent ?? context.active(), count ?? 1);
+  }
+
+  /**
    * Computes the context entries for one message with `span` as its creation context, within `limits`
    * (default: the telemetry's), given what the message already holds. Drops are recorded on the span
    * (`brokertrace.context.dropped`), counted, and warned about once per destination. Never mutates `existing`.
@@ -481,13 +493,14 @@ export class MessagingTelemetry {
   }
 
   /** The attributes every messaging span starts with (before the caller's own). */
-  private baseAttributes(s: SpanStart, operationName: string, operationType: string, destination: ResolvedDestination): Attributes {
+  private baseAttributes(s: SpanStart, operationName: string, operationType: string | undefined, destination: ResolvedDestination): Attributes {
     const attributes: Attributes = {
       [ATTR_MESSAGING_SYSTEM]: this.system,
       [ATTR_MESSAGING_OPERATION_NAME]: operationName,
-      [ATTR_MESSAGING_OPERATION_TYPE]: operationType,
       [ATTR_MESSAGING_DESTINATION_NAME]: s.destination,
     };
+    // Operations that are none of the conventions' types (lock renewal, cancelling a schedule) carry none.
+    if (operationType !== undefined) attributes[ATTR_MESSAGING_OPERATION_TYPE] = operationType;
     if (destination.template !== undefined) attributes[ATTR_MESSAGING_DESTINATION_TEMPLATE] = destination.template;
     if (s.anonymous === true) attributes[ATTR_MESSAGING_DESTINATION_ANONYMOUS] = true;
     if (s.temporary === true) attributes[ATTR_MESSAGING_DESTINATION_TEMPORARY] = true;
@@ -499,7 +512,7 @@ export class MessagingTelemetry {
     s: SpanStart,
     op: Op,
     operationName: string,
-    operationType: string,
+    operationType: string | undefined,
     kind: SpanKind,
     batchCount: number | undefined,
     links: Link[] | undefined,
@@ -530,7 +543,7 @@ export class MessagingTelemetry {
     return result;
   }
 
-  private track(span: Span, op: Op, operationName: string, operationType: string, scope: MetricScope, startTime: number | undefined, messageCount: number): void {
+  private track(span: Span, op: Op, operationName: string, operationType: string | undefined, scope: MetricScope, startTime: number | undefined, messageCount: number): void {
     if (span === NON_RECORDING_SPAN) return;
     const state: SpanState = { op, operationName, operationType, scope, startMs: startTime ?? nowMs(), messageCount, ended: false };
     // On the span itself (a span we just started): a WeakMap entry per message costs the GC far more.

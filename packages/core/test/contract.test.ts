@@ -220,6 +220,18 @@ describe('settle', () => {
     expect(ack.parentSpanContext?.spanId).toBe(handler.spanContext().spanId);
     expect(ack.kind).toBe(SpanKind.CLIENT);
   });
+
+  test('a client operation of no conventional type (a lock renewal) carries no messaging.operation.type, on the span or the metric', async () => {
+    const m = tel();
+    m.end(m.startClientOperation({ destination: 'q', operationName: 'renew_message_lock' }));
+    const [renew] = t.spansNamed('renew_message_lock q');
+    expect(renew!.kind).toBe(SpanKind.CLIENT);
+    expect(renew!.attributes['messaging.operation.name']).toBe('renew_message_lock');
+    expect(renew!.attributes).not.toHaveProperty(['messaging.operation.type']);
+    const [point] = (await t.metrics())['messaging.client.operation.duration']!;
+    expect(point!.attributes['messaging.operation.name']).toBe('renew_message_lock');
+    expect(point!.attributes).not.toHaveProperty(['messaging.operation.type']);
+  });
 });
 
 describe('destinations on spans and metrics', () => {

@@ -249,7 +249,7 @@ export function traceCancelScheduled(tracing: ServiceBusTracing, entity: Entity,
     const list = Array.isArray(seqs) ? seqs : [seqs];
     let span: Span | undefined;
     try {
-      span = tracing.telemetry.startSettle({
+      span = tracing.telemetry.startClientOperation({
         destination: entity.destination,
         operationName: 'cancel_scheduled',
         batch: Array.isArray(seqs),

@@ -22,13 +22,9 @@ function isObject(value: unknown): value is Record<string, unknown> {
 function startSettleSpan(tracing: ServiceBusTracing, entity: Entity, operation: SettleOperation, message: ReceivedMessageLike, parent: Context | undefined, automatic: boolean): Span {
   const attributes: Attributes = messageAttributes(message, messageFacts(message, entity));
   if (operation !== 'renew_message_lock') attributes[ATTR_MESSAGING_SERVICEBUS_DISPOSITION_STATUS] = operation;
-  const span = tracing.telemetry.startSettle({
-    destination: entity.destination,
-    operationName: operation,
-    attributes,
-    metricAttributes: entity.metricAttributes,
-    parent,
-  });
+  const start = { destination: entity.destination, operationName: operation, attributes, metricAttributes: entity.metricAttributes, parent };
+  // A lock renewal settles nothing: a client operation of no conventional type.
+  const span = operation === 'renew_message_lock' ? tracing.telemetry.startClientOperation(start) : tracing.telemetry.startSettle(start);
   tracing.telemetry.runHook(tracing.options.settleHook, span, { destination: entity.destination, subscription: entity.subscription, operation, message, automatic });
   return span;
 }
