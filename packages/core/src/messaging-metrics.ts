@@ -52,7 +52,7 @@ const CONSUMER_METRIC_KEYS: readonly string[] = [
 const PRODUCER_METRIC_KEYS: readonly string[] = [ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT, ATTR_MESSAGING_DESTINATION_PARTITION_ID];
 
 /** The class of the API's no-op counters: instruments of this class mean no meter provider is registered. */
-const NOOP_COUNTER_CLASS: unknown = createNoopMeter().createCounter('brokertrace.probe').constructor;
+const NOOP_COUNTER_CLASS: unknown = createNoopMeter().createCounter('noop_probe').constructor;
 
 /** Attribute sets cached per scope beyond this many are built per call (error types are few; this only bounds abuse). */
 const MAX_SETS_PER_SCOPE = 256;
