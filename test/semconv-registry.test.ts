@@ -22,8 +22,8 @@ const otelMetrics = new Set(
 );
 
 /**
- * Names that break a naming rule today, each with the rule; the fix is the core owner's (docs/semconv.md,
- * /work/coord/requests.md). Listed so that a new violation fails, and so that this list shrinks when one is fixed.
+ * Names that break a naming rule today, each with the rule; the proposed renames are in docs/semconv.md. Listed so
+ * that a new violation fails, and so that this list shrinks when one is fixed.
  */
 const KNOWN_VIOLATIONS: Record<string, string> = {
   'brokertrace.message.age_ms': 'unit in the name of an attribute whose unit can still change',

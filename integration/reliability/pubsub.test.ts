@@ -118,9 +118,8 @@ async function faultScenario(fault: Fault): Promise<void> {
       }
       expect(pubsubDiffs(d, true, false)).toEqual([]);
     };
-    // The usual listener: its own failure is caught and the message nacked for redelivery. (A listener whose
-    // rejection is left to a layer below, e.g. EventEmitter's captureRejections, gets a second, unhandled
-    // rejection from the traced wrapper: reported to the pubsub package, /work/coord/requests.md.)
+    // The usual listener: its own failure is caught and the message nacked for redelivery. (A rejection left to a
+    // layer below, e.g. EventEmitter's captureRejections, is covered by packages/pubsub/test/subscribe.test.ts.)
     const listener = async (m: Message): Promise<void> => {
       const d = deliveryOf(m);
       handled.push(d.index);
