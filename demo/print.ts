@@ -15,7 +15,7 @@ function describe(span: ReadableSpan): string {
   if (a['brokertrace.decision.relationship'] !== undefined) {
     parts.push(`${text(a['brokertrace.decision.relationship'])} (${text(a['brokertrace.decision.reason'])})`);
   }
-  if (a['brokertrace.message.age_ms'] !== undefined) parts.push(`age ${Math.round(Number(a['brokertrace.message.age_ms']))} ms`);
+  if (a['brokertrace.message.queue_time'] !== undefined) parts.push(`age ${Math.round(Number(a['brokertrace.message.queue_time']) * 1000)} ms`);
   if (a['brokertrace.message.delivery_count'] !== undefined) parts.push(`delivery ${text(a['brokertrace.message.delivery_count'])}`);
   if (a['brokertrace.message.settlement'] !== undefined) parts.push(text(a['brokertrace.message.settlement']));
   if (a['error.type'] !== undefined) parts.push(`error ${text(a['error.type'])}`);

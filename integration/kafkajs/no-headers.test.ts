@@ -77,7 +77,7 @@ it('explicit wrapper: learns it from the first Produce request, then sends witho
   expect(messages.every((m) => Object.keys(m.headers ?? {}).length === 0)).toBe(true);
   expect(noHeaderWarnings()).toHaveLength(1);
   const sends = t.spansNamed(`send ${topic}`);
-  expect(sends.slice(1).map((s) => s.attributes['brokertrace.context.dropped'])).toEqual([['traceparent'], ['traceparent']]);
+  expect(sends.slice(1).map((s) => s.attributes['brokertrace.context.dropped_fields'])).toEqual([['traceparent'], ['traceparent']]);
   // The consumer says what happened too: no context, a new trace.
   expect(t.spansNamed(`process ${topic}`).map((p) => p.attributes['brokertrace.decision.reason'])).toEqual(['no-context', 'no-context', 'no-context']);
 });
@@ -96,7 +96,7 @@ it('auto-instrumentation: knows it from the API versions before the first send',
     await producer.send({ topic, messages: [{ value: 'only' }] });
     await producer.disconnect();
     expect(noHeaderWarnings()).toHaveLength(1);
-    expect(t.spansNamed(`send ${topic}`)[0]!.attributes['brokertrace.context.dropped']).toEqual(['traceparent']);
+    expect(t.spansNamed(`send ${topic}`)[0]!.attributes['brokertrace.context.dropped_fields']).toEqual(['traceparent']);
   } finally {
     instrumentation.disable();
   }

@@ -44,7 +44,7 @@ it('adds traceparent to a message with 9 attributes: exactly 10 arrive', async (
   expect(names).toContain('traceparent');
   const [send] = t.spansNamed(`send ${nameOf(url)}`);
   expect(message!.MessageAttributes!.traceparent!.StringValue).toBe(`00-${send!.spanContext().traceId}-${send!.spanContext().spanId}-01`);
-  expect(send!.attributes['brokertrace.context.dropped']).toBeUndefined();
+  expect(send!.attributes['brokertrace.context.dropped_fields']).toBeUndefined();
 });
 
 it('leaves a message with 10 attributes as it is and records what was dropped', async () => {
@@ -55,7 +55,7 @@ it('leaves a message with 10 attributes as it is and records what was dropped', 
   expect(Object.keys(message!.MessageAttributes!).sort()).toEqual(Object.keys(userAttributes(10)).sort());
   expect(message!.Body).toBe('ten');
   const [send] = t.spansNamed(`send ${nameOf(url)}`);
-  expect(send!.attributes['brokertrace.context.dropped']).toEqual(['traceparent']);
+  expect(send!.attributes['brokertrace.context.dropped_fields']).toEqual(['traceparent']);
   const metrics = await t.metrics();
   expect(metrics['brokertrace.context.dropped']).toEqual([
     expect.objectContaining({ value: 1, attributes: expect.objectContaining({ 'brokertrace.context.field': 'traceparent', 'messaging.destination.name': nameOf(url) }) }),
@@ -72,7 +72,7 @@ it('sends a message too close to the size limit intact, without our attributes',
   expect(message!.Body).toBe(body);
   expect(Object.keys(message!.MessageAttributes!)).toEqual(['app']);
   const [send] = t.spansNamed(`send ${nameOf(url)}`);
-  expect(send!.attributes['brokertrace.context.dropped']).toEqual(['traceparent']);
+  expect(send!.attributes['brokertrace.context.dropped_fields']).toEqual(['traceparent']);
   // With room for it (body 900 bytes), the same queue gets the context.
   await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'y'.repeat(900) }));
   const [roomy] = await drain(await plainClient(), url, 1);

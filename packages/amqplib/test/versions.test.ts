@@ -148,13 +148,13 @@ describe('a connection with a small frame_max (amqplib before 0.10.6 asks for 40
     const headers = channel.sent[0]!.options!.headers!;
     expect(headers.traceparent).toBeDefined();
     expect(headers.tenant).toBe('acme');
-    expect(t.spans()[0]!.attributes['brokertrace.context.dropped']).toBeUndefined();
+    expect(t.spans()[0]!.attributes['brokertrace.context.dropped_fields']).toBeUndefined();
   });
 
   it('leaves the context out when the caller\'s headers fill the frame, and says so on the span', () => {
     const channel = channelWithFrameMax(4096);
     channel.sendToQueue('orders', Buffer.from('a'), { headers: { big: 'x'.repeat(3000) } });
     expect(channel.sent[0]!.options!.headers!.traceparent).toBeUndefined();
-    expect(t.spans()[0]!.attributes['brokertrace.context.dropped']).toEqual(['traceparent']);
+    expect(t.spans()[0]!.attributes['brokertrace.context.dropped_fields']).toEqual(['traceparent']);
   });
 });

@@ -9,7 +9,7 @@ import { decideRelationship } from './policy.js';
 import type { ResolvedPolicy } from './policy.js';
 import {
   ATTR_BROKERTRACE_LINK_FOLLOW_SAMPLING,
-  ATTR_BROKERTRACE_MESSAGE_AGE_MS,
+  ATTR_BROKERTRACE_MESSAGE_QUEUE_TIME,
   ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT,
   ATTR_MESSAGING_MESSAGE_ID,
 } from './semconv.js';
@@ -76,7 +76,7 @@ export function creationLinkAttributes(facts: MessageFacts, ageMs: number | unde
   if (own !== undefined) for (const key in own) if (own[key] !== undefined) attributes[key] = own[key];
   if (facts.messageId !== undefined && facts.syntheticId !== true) attributes[ATTR_MESSAGING_MESSAGE_ID] = facts.messageId;
   if (facts.deliveryCount !== undefined) attributes[ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT] = facts.deliveryCount;
-  if (ageMs !== undefined) attributes[ATTR_BROKERTRACE_MESSAGE_AGE_MS] = ageMs;
+  if (ageMs !== undefined) attributes[ATTR_BROKERTRACE_MESSAGE_QUEUE_TIME] = ageMs / 1000;
   if (!followCreationSampling) attributes[ATTR_BROKERTRACE_LINK_FOLLOW_SAMPLING] = false;
   return attributes;
 }

@@ -64,12 +64,16 @@ export const METRIC_MESSAGING_CLIENT_CONSUMED_MESSAGES = 'messaging.client.consu
 export const ATTR_BROKERTRACE_DECISION_RELATIONSHIP = 'brokertrace.decision.relationship';
 /** Why: `no-context`, `custom`, `forced`, `batch`, `stale`, `redelivered`, `duplicate`, `fresh`. */
 export const ATTR_BROKERTRACE_DECISION_REASON = 'brokertrace.decision.reason';
-/** Message age (queue latency) in ms at the time the consumer saw it, on spans and links; clock skew clamped to 0. */
-export const ATTR_BROKERTRACE_MESSAGE_AGE_MS = 'brokertrace.message.age_ms';
+/**
+ * Time the message waited (queue latency) in seconds when the consumer saw it, on spans and links; clock skew
+ * clamped to 0. Seconds, like every OpenTelemetry duration; the same quantity as the `brokertrace.message.age`
+ * histogram, which owns that name.
+ */
+export const ATTR_BROKERTRACE_MESSAGE_QUEUE_TIME = 'brokertrace.message.queue_time';
 /** How many times the broker (or this consumer) has delivered the message, 1 the first time. */
 export const ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT = 'brokertrace.message.delivery_count';
-/** Context fields (or parts, `tracestate:vendor`) that did not fit in the message (string[]). */
-export const ATTR_BROKERTRACE_CONTEXT_DROPPED = 'brokertrace.context.dropped';
+/** Context fields (or parts, `tracestate:vendor`) that did not fit in the message (string[]); the counter of them is `brokertrace.context.dropped`. */
+export const ATTR_BROKERTRACE_CONTEXT_DROPPED_FIELDS = 'brokertrace.context.dropped_fields';
 /** The context field a `brokertrace.context.dropped` count is about (metric attribute). */
 export const ATTR_BROKERTRACE_CONTEXT_FIELD = 'brokertrace.context.field';
 /** On a link: `false` tells `LinkSamplingSampler` not to follow this link's sampled flag. */

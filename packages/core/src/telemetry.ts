@@ -30,10 +30,10 @@ import type {
   SettleStart,
 } from './telemetry-types.js';
 import {
-  ATTR_BROKERTRACE_CONTEXT_DROPPED,
+  ATTR_BROKERTRACE_CONTEXT_DROPPED_FIELDS,
   ATTR_BROKERTRACE_DECISION_REASON,
   ATTR_BROKERTRACE_DECISION_RELATIONSHIP,
-  ATTR_BROKERTRACE_MESSAGE_AGE_MS,
+  ATTR_BROKERTRACE_MESSAGE_QUEUE_TIME,
   ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT,
   ATTR_ERROR_TYPE,
   ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
@@ -67,7 +67,7 @@ interface SpanState {
   startMs: number;
   messageCount: number;
   ended: boolean;
-  /** Context fields left out of the message(s) so far (the span's `brokertrace.context.dropped`). */
+  /** Context fields left out of the message(s) so far (the span's `brokertrace.context.dropped_fields`). */
   dropped?: string[];
 }
 
@@ -291,7 +291,7 @@ export class MessagingTelemetry {
   /**
    * Computes the context entries for one message with `span` as its creation context, within `limits`
    * (default: the telemetry's), given what the message already holds. Drops are recorded on the span
-   * (`brokertrace.context.dropped`), counted, and warned about once per destination. Never mutates `existing`.
+   * (`brokertrace.context.dropped_fields`), counted, and warned about once per destination. Never mutates `existing`.
    */
   inject(span: Span, existing: ExistingEntries, limits: CarrierLimits = this.limits): InjectResult {
     return this.injectInto(span, context.active(), existing, limits);
@@ -319,7 +319,7 @@ export class MessagingTelemetry {
     const attributes = this.baseAttributes(s, operationName, 'process', destination);
     attributes[ATTR_BROKERTRACE_DECISION_RELATIONSHIP] = decision.relationship;
     attributes[ATTR_BROKERTRACE_DECISION_REASON] = decision.reason;
-    if (decision.ageMs !== undefined) attributes[ATTR_BROKERTRACE_MESSAGE_AGE_MS] = decision.ageMs;
+    if (decision.ageMs !== undefined) attributes[ATTR_BROKERTRACE_MESSAGE_QUEUE_TIME] = decision.ageMs / 1000;
     if (facts.deliveryCount !== undefined) attributes[ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT] = facts.deliveryCount;
     copyAttributes(attributes, s.attributes);
     const scope = this.metrics.scope(destination, s.metricAttributes);
@@ -557,7 +557,7 @@ export class MessagingTelemetry {
 
   /**
    * Records context fields a package had to leave out of a message (e.g. keys the broker rejects) like core's
-   * own drops: added to the span's `brokertrace.context.dropped` (after what is there already), counted in
+   * own drops: added to the span's `brokertrace.context.dropped_fields` (after what is there already), counted in
    * `brokertrace.context.dropped` (by field: the part before `:`), warned about once per destination. `dropped`
    * holds whole keys (`'baggage'`) or parts (`'tracestate:vendor'`). Never throws.
    */
@@ -567,7 +567,7 @@ export class MessagingTelemetry {
     try {
       if (span.isRecording()) {
         // Merged on our own spans: core and the package may both drop fields of one message.
-        span.setAttribute(ATTR_BROKERTRACE_CONTEXT_DROPPED, state !== undefined ? mergeDropped(state, dropped) : dropped.slice());
+        span.setAttribute(ATTR_BROKERTRACE_CONTEXT_DROPPED_FIELDS, state !== undefined ? mergeDropped(state, dropped) : dropped.slice());
       }
     } catch (err) {
       this.log.debug('recording dropped context fields failed', err);

@@ -5,7 +5,7 @@ import { DiagLogLevel, ROOT_CONTEXT, SpanKind, SpanStatusCode, context, diag, pr
 import { setupTestTelemetry, suppressTracing } from '@brokertrace/testing';
 import type { TestMetricPoint } from '@brokertrace/testing';
 import {
-  ATTR_BROKERTRACE_CONTEXT_DROPPED,
+  ATTR_BROKERTRACE_CONTEXT_DROPPED_FIELDS,
   ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
   BROKER_LIMITS,
   MessagingTelemetry,
@@ -112,7 +112,7 @@ describe('open create spans and sends without messages (pubsub 1, 2)', () => {
     const { span, injection } = m.startCreate({ destination: 'topic', message: { existing: {}, limits: { maxEntries: 0 } } });
     m.end(span);
     expect(injection!.dropped).toEqual(['traceparent']);
-    expect(t.spansNamed('create topic')[0]!.attributes[ATTR_BROKERTRACE_CONTEXT_DROPPED]).toEqual(['traceparent']);
+    expect(t.spansNamed('create topic')[0]!.attributes[ATTR_BROKERTRACE_CONTEXT_DROPPED_FIELDS]).toEqual(['traceparent']);
   });
 
   test('a count without batch: no batch attribute, still counted; without messages or count: PRODUCER, nothing counted', async () => {
@@ -151,7 +151,7 @@ describe('recordDropped (pubsub 3)', () => {
     } finally {
       diag.disable();
     }
-    expect(t.spansNamed('create topic')[0]!.attributes[ATTR_BROKERTRACE_CONTEXT_DROPPED]).toEqual(['googclient_traceparent', 'goog-x']);
+    expect(t.spansNamed('create topic')[0]!.attributes[ATTR_BROKERTRACE_CONTEXT_DROPPED_FIELDS]).toEqual(['googclient_traceparent', 'goog-x']);
     expect(total((await t.metrics())['brokertrace.context.dropped'])).toBe(3);
     expect(warn).toHaveBeenCalledTimes(1);
   });
@@ -204,7 +204,7 @@ describe('acceptsEntry (sqs 2)', () => {
     m.end(span);
     expect(injections[0]!.fields).toEqual({});
     expect(injections[0]!.dropped).toEqual(['traceparent']);
-    expect(t.spansNamed('send q')[0]!.attributes[ATTR_BROKERTRACE_CONTEXT_DROPPED]).toEqual(['traceparent']);
+    expect(t.spansNamed('send q')[0]!.attributes[ATTR_BROKERTRACE_CONTEXT_DROPPED_FIELDS]).toEqual(['traceparent']);
     expect(total((await t.metrics())['brokertrace.context.dropped'])).toBe(1);
   });
 

@@ -219,7 +219,7 @@ describe('send', () => {
     const message = { value: 'x'.repeat(900) };
     await producer.send({ topic: 'orders', messages: [message] });
     expect(sent[0]!.messages[0]).toBe(message);
-    expect(t.spans()[0]!.attributes['brokertrace.context.dropped']).toEqual(['traceparent']);
+    expect(t.spans()[0]!.attributes['brokertrace.context.dropped_fields']).toEqual(['traceparent']);
   });
 
   it('counts existing headers, key and value against the record budget', async () => {

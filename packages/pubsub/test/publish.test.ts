@@ -177,7 +177,7 @@ describe('publish', () => {
     expect(Object.keys(sent)).toHaveLength(100);
     expect(sent.traceparent).toBeDefined();
     expect(sent.baggage).toBeUndefined();
-    expect(t.spansNamed('create orders')[0]!.attributes['brokertrace.context.dropped']).toEqual(['baggage', 'googclient_traceparent']);
+    expect(t.spansNamed('create orders')[0]!.attributes['brokertrace.context.dropped_fields']).toEqual(['baggage', 'googclient_traceparent']);
   });
 
   it('drops keys the service rejects (goog*) that a propagator writes', async () => {
@@ -204,7 +204,7 @@ describe('publish', () => {
     }
     const sent = batches[0]!.messages[0]!.attributes!;
     expect(Object.keys(sent).sort()).toEqual(['traceparent', 'x-cloud-trace-context']);
-    expect(t.spansNamed('create orders')[0]!.attributes['brokertrace.context.dropped']).toEqual(['googclient_x-cloud-trace-context', 'GOOG-thing']);
+    expect(t.spansNamed('create orders')[0]!.attributes['brokertrace.context.dropped_fields']).toEqual(['googclient_x-cloud-trace-context', 'GOOG-thing']);
   });
 
   it("drops for Pub/Sub's own rules reach core's dropped counter (goog* keys, a googclient_ copy without room)", async () => {
@@ -228,7 +228,7 @@ describe('publish', () => {
       propagation.disable();
       propagation.setGlobalPropagator(new CompositePropagator({ propagators: [new W3CTraceContextPropagator(), new W3CBaggagePropagator()] }));
     }
-    expect(t.spansNamed('create orders')[0]!.attributes['brokertrace.context.dropped']).toEqual(['GOOG-thing', 'googclient_traceparent']);
+    expect(t.spansNamed('create orders')[0]!.attributes['brokertrace.context.dropped_fields']).toEqual(['GOOG-thing', 'googclient_traceparent']);
     const m = await t.metrics();
     const byField = Object.fromEntries((m['brokertrace.context.dropped'] ?? []).map((p) => [p.attributes['brokertrace.context.field'], p.kind === 'sum' ? p.value : NaN]));
     expect(byField).toEqual({ 'GOOG-thing': 1, googclient_traceparent: 1 });
