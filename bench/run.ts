@@ -182,7 +182,7 @@ async function main(): Promise<void> {
     peers,
     rounds: options.rounds,
     sizes: options.sizes,
-    versions: describeVersions(['kafkajs', 'amqplib', '@aws-sdk/client-sqs', '@google-cloud/pubsub', '@opentelemetry/sdk-trace', '@opentelemetry/sdk-metrics', ...Object.values(peers)]),
+    versions: describeVersions(['kafkajs', 'amqplib', '@aws-sdk/client-sqs', '@google-cloud/pubsub', '@azure/service-bus', '@opentelemetry/sdk-trace', '@opentelemetry/sdk-metrics', ...Object.values(peers)]),
     brokers: sources,
     smoke: options.smoke,
     sources: options.sources,

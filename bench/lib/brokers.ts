@@ -12,5 +12,7 @@ export async function workloadOf(broker: BrokerName): Promise<Workload> {
       return (await import('../brokers/sqs.js')).sqs;
     case 'pubsub':
       return (await import('../brokers/pubsub.js')).pubsub;
+    case 'servicebus':
+      return (await import('../brokers/servicebus.js')).servicebus;
   }
 }

@@ -2,17 +2,19 @@
 // per-broker workloads (brokers/*.ts). Everything that crosses the process boundary is plain JSON.
 
 /** The brokers benchmarked so far; a further broker is one file in brokers/ plus its name here. */
-export const BROKER_NAMES = ['kafka', 'rabbitmq', 'sqs', 'pubsub'] as const;
+export const BROKER_NAMES = ['kafka', 'rabbitmq', 'sqs', 'pubsub', 'servicebus'] as const;
 export type BrokerName = (typeof BROKER_NAMES)[number];
 
 /**
  * The workloads, each one client call pattern:
  * - `produce-1`: one message per send call, awaited before the next;
  * - `produce-10`: batch sends of 10 messages, each awaited (SQS `SendMessageBatch`, whose limit is 10);
- * - `produce-100`: sends of 100 messages, each awaited (Pub/Sub: 100 publishes the client batches, awaited together);
+ * - `produce-100`: sends of 100 messages, each awaited (Pub/Sub: 100 publishes the client batches, awaited together;
+ *   Service Bus: a `createMessageBatch` batch of 100);
  * - `consume`: one message per handler call (kafkajs `eachMessage`, amqplib `consume`, SQS's receive loop with
- *   a handler per message, Pub/Sub's `message` listener);
- * - `consume-batch`: the push API, one batch per handler call (kafkajs `eachBatch`), where the client has it.
+ *   a handler per message, Pub/Sub's `message` listener, Service Bus `subscribe()`);
+ * - `consume-batch`: a batch per call, where the client has it: the push API (kafkajs `eachBatch`), or a pull of
+ *   up to 100 (Service Bus `receiveMessages`), each message then handled and settled.
  */
 export const PATHS = ['produce-1', 'produce-10', 'produce-100', 'consume', 'consume-batch'] as const;
 export type PathName = (typeof PATHS)[number];
