@@ -1,14 +1,18 @@
 // The semantic-conventions registry in semconv/ and the code agree, both ways: every brokertrace.* name a package
 // can emit is in the registry with the same type (and enum values), every registry entry is emitted by some
 // package, every OpenTelemetry name a package emits is referenced where it appears, and the READMEs mention only
-// names that exist. The registry's own shape follows weaver's syntax and the conventions' naming rules.
+// names that exist. The registry's own shape follows weaver's syntax and the conventions' naming rules. Every
+// OpenTelemetry name a package emits exists, not deprecated, in the OpenTelemetry registry ours extends.
 import { ROOT_CONTEXT, trace } from '@opentelemetry/api';
 import type { AttributeValue, Attributes } from '@opentelemetry/api';
 import * as core from '@brokertrace/core';
 import { MessagingTelemetry } from '@brokertrace/core';
 import { setupTestTelemetry } from '@brokertrace/testing';
-import { createdInstruments, loadRegistry, str, OTEL_PREFIX, scanReadmes, scanSources, unionMembers } from './semconv/registry';
+import { createdInstruments, loadRegistry, packageDirs, str, OTEL_PREFIX, scanReadmes, scanSources, unionMembers } from './semconv/registry';
 import type { RegistryAttribute, YamlValue } from './semconv/registry';
+import { loadOtelRegistry } from './semconv/otel-registry';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 const registry = loadRegistry();
 const sources = scanSources();
@@ -162,6 +166,35 @@ describe('registry and code agree', () => {
     // Together the two lists cover every attribute, once.
     expect([...reachedByRun, ...Object.keys(PACKAGE_ATTRIBUTE_TYPES)].sort()).toEqual(Object.keys(registryTypes).sort());
     for (const [name, type] of Object.entries(PACKAGE_ATTRIBUTE_TYPES)) expect([name, type]).toEqual([name, registryTypes[name]]);
+  });
+});
+
+describe('against the OpenTelemetry registry our manifest extends (what weaver would report, offline)', () => {
+  const otel = loadOtelRegistry();
+  const status = (names: string[], table: ReadonlyMap<string, { deprecated: boolean }>) =>
+    names.map((n) => [n, table.has(n) ? (table.get(n)!.deprecated ? 'deprecated' : 'ok') : 'not in the registry']);
+
+  test('the names are read from the version the manifest names', () => {
+    const deps = registry.manifest.dependencies as { registry_path: string }[];
+    expect(deps[0]!.registry_path).toContain(`/v${otel.version}.zip`);
+    expect(otel.attributes.size).toBeGreaterThan(500); // the reader found the declarations
+    expect(otel.attributes.get('messaging.kafka.message.offset')?.deprecated).toBe(true); // and their deprecations
+  });
+
+  test('every OpenTelemetry attribute and metric a package emits or the registry references exists and is not deprecated', () => {
+    const attributes = [...new Set([...sourceNames((n) => OTEL_PREFIX.test(n) && !otelMetrics.has(n)), ...[...registry.refs].filter((r) => !ours(r))])].sort();
+    expect(status(attributes, otel.attributes)).toEqual(attributes.map((n) => [n, 'ok']));
+    const metrics = [...otelMetrics].sort();
+    expect(status(metrics, otel.metrics)).toEqual(metrics.map((n) => [n, 'ok']));
+  });
+
+  test('messaging.system and messaging.operation.type take only registered values', () => {
+    const tracingFiles = packageDirs().map((dir) => join(dir, 'src', 'tracing.ts')).filter((f) => existsSync(f));
+    const systems = tracingFiles.flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/\bsystem: '([^']+)'/g)].map((m) => m[1]!));
+    expect(systems.length).toBeGreaterThanOrEqual(5);
+    for (const s of systems) expect([s, otel.values.get('MESSAGING_SYSTEM')?.has(s)]).toEqual([s, true]);
+    const operationTypes = Object.entries(core).filter(([k]) => k.startsWith('MESSAGING_OPERATION_TYPE_VALUE_')).map(([, v]) => v as string);
+    for (const v of operationTypes) expect([v, otel.values.get('MESSAGING_OPERATION_TYPE')?.has(v)]).toEqual([v, true]);
   });
 });
 
