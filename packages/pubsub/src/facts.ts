@@ -15,6 +15,9 @@ import {
 } from './attributes.js';
 import type { ReceivedMessage } from './internal-types.js';
 
+/** Longest message id we report (the service's are decimal numbers; a hand-made message may hold anything). */
+const MAX_ID_LENGTH = 256;
+
 function field<K extends keyof ReceivedMessage>(message: ReceivedMessage, key: K): ReceivedMessage[K] | undefined {
   try {
     return message[key];
@@ -26,22 +29,32 @@ function field<K extends keyof ReceivedMessage>(message: ReceivedMessage, key: K
 /** `publishTime` in ms since the epoch; undefined when absent or not a valid time. */
 export function publishTimeMs(message: ReceivedMessage): number | undefined {
   const time = field(message, 'publishTime');
-  if (time === null || typeof time !== 'object' || typeof time.getTime !== 'function') return undefined;
-  const ms = time.getTime();
+  if (time === null || typeof time !== 'object') return undefined;
+  let ms: unknown;
+  try {
+    ms = typeof time.getTime === 'function' ? time.getTime() : undefined;
+  } catch {
+    return undefined; // a Date-like whose getTime throws, a proxy
+  }
   // An absent proto Timestamp becomes the epoch (0) or NaN in the client: unknown, not 56 years old.
-  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+  return typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? ms : undefined;
 }
 
 /** `deliveryAttempt`, or undefined when the service does not say (0: no dead-letter policy on the subscription). */
 export function deliveryAttempt(message: ReceivedMessage): number | undefined {
   const n = field(message, 'deliveryAttempt');
-  return typeof n === 'number' && Number.isInteger(n) && n > 0 ? n : undefined;
+  return typeof n === 'number' && Number.isSafeInteger(n) && n > 0 ? n : undefined;
 }
 
 function attribute(message: ReceivedMessage, key: string): string | undefined {
   const attributes = field(message, 'attributes');
   if (attributes === null || typeof attributes !== 'object') return undefined;
-  const value = Object.hasOwn(attributes, key) ? attributes[key] : undefined;
+  let value: unknown;
+  try {
+    value = Object.hasOwn(attributes, key) ? attributes[key] : undefined;
+  } catch {
+    return undefined; // a getter that throws, a proxy
+  }
   return typeof value === 'string' ? value : undefined;
 }
 
@@ -51,7 +64,7 @@ export function messageFacts(message: ReceivedMessage, subscription: string): Me
   return {
     destination: subscription,
     consumer: subscription,
-    messageId: typeof id === 'string' && id !== '' ? id : undefined,
+    messageId: typeof id === 'string' && id !== '' ? id.slice(0, MAX_ID_LENGTH) : undefined,
     enqueuedAtMs: publishTimeMs(message),
     deliveryCount: deliveryAttempt(message),
     // Forwarded by a dead-letter policy and now replayed from the dead-letter topic.
@@ -69,6 +82,6 @@ export function processAttributes(message: ReceivedMessage, facts: MessageFacts)
   const source = attribute(message, DEAD_LETTER_SOURCE_SUBSCRIPTION);
   if (source !== undefined) attributes[ATTR_BROKERTRACE_GCP_PUBSUB_DEAD_LETTER_SOURCE_SUBSCRIPTION] = source;
   const count = Number(attribute(message, DEAD_LETTER_SOURCE_DELIVERY_COUNT));
-  if (Number.isInteger(count) && count > 0) attributes[ATTR_BROKERTRACE_GCP_PUBSUB_DEAD_LETTER_SOURCE_DELIVERY_COUNT] = count;
+  if (Number.isSafeInteger(count) && count > 0) attributes[ATTR_BROKERTRACE_GCP_PUBSUB_DEAD_LETTER_SOURCE_DELIVERY_COUNT] = count;
   return attributes;
 }

@@ -21,7 +21,12 @@ const SERVICE_HEADER_BYTES = 256;
 const SYSTEM_STRING_FIELDS = ['messageId', 'correlationId', 'subject', 'sessionId', 'partitionKey', 'replyTo', 'replyToSessionId', 'to', 'contentType'] as const;
 
 function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
+  if (value === null || typeof value !== 'object') return false;
+  try {
+    return !Array.isArray(value);
+  } catch {
+    return false; // a revoked proxy
+  }
 }
 
 /** The message's applicationProperties, when they are an object. */
@@ -63,14 +68,23 @@ export function limitsFor(message: ServiceBusMessageLike, writeDiagnosticId: boo
  * context as a W3C one would).
  */
 export const propertiesGetter: TextMapGetter<unknown> = {
+  // Properties of a received message are the sender's: a proxy or getter among them reads as absent.
   keys(carrier: unknown): string[] {
-    return isRecord(carrier) ? Object.keys(carrier) : [];
+    try {
+      return isRecord(carrier) ? Object.keys(carrier) : [];
+    } catch {
+      return [];
+    }
   },
   get(carrier: unknown, key: string): string | string[] | undefined {
     if (!isRecord(carrier)) return undefined;
-    let value = Object.hasOwn(carrier, key) ? carrier[key] : undefined;
-    if (value === undefined && key === 'traceparent' && Object.hasOwn(carrier, DIAGNOSTIC_ID)) value = carrier[DIAGNOSTIC_ID];
-    return typeof value === 'string' ? value : undefined;
+    try {
+      let value = Object.hasOwn(carrier, key) ? carrier[key] : undefined;
+      if (value === undefined && key === 'traceparent' && Object.hasOwn(carrier, DIAGNOSTIC_ID)) value = carrier[DIAGNOSTIC_ID];
+      return typeof value === 'string' ? value : undefined;
+    } catch {
+      return undefined;
+    }
   },
 };
 

@@ -33,22 +33,33 @@ function field<K extends keyof ReceivedMessageLike>(message: ReceivedMessageLike
 export function idString(id: unknown): string | undefined {
   if (typeof id === 'string') return id === '' ? undefined : id.slice(0, 256);
   if (typeof id === 'number' && Number.isFinite(id)) return String(id);
-  if (Buffer.isBuffer(id)) return id.length === 0 ? undefined : id.subarray(0, 128).toString('hex');
+  try {
+    // instanceof and the Buffer's methods throw for a proxy
+    if (Buffer.isBuffer(id)) return id.length === 0 ? undefined : id.subarray(0, 128).toString('hex');
+  } catch {
+    // not an id we can read
+  }
   return undefined;
 }
 
 /** `enqueuedTimeUtc` in ms since the epoch; undefined when absent or invalid. */
 export function enqueuedAtMs(message: ReceivedMessageLike): number | undefined {
   const time = field(message, 'enqueuedTimeUtc');
-  if (!(time instanceof Date)) return undefined;
-  const ms = time.getTime();
-  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+  try {
+    // instanceof throws for a proxy, getTime for a Date-like that is not one
+    if (!(time instanceof Date)) return undefined;
+    const ms = time.getTime();
+    return typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? ms : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Deliveries so far, 1 on the first (the client's `deliveryCount` + 1, see the top of this file). */
 export function deliveryCount(message: ReceivedMessageLike): number | undefined {
   const raw = field(message, 'deliveryCount');
-  return typeof raw === 'number' && Number.isInteger(raw) && raw >= 0 ? raw + 1 : undefined;
+  // a safe integer after the + 1 (2^53 or 1e308 are no counts)
+  return typeof raw === 'number' && Number.isSafeInteger(raw + 1) && raw >= 0 ? raw + 1 : undefined;
 }
 
 /** A sequence number (Long) as a number when it is exactly one, else undefined. */

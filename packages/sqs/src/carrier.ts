@@ -15,7 +15,7 @@ export interface SqsCarrier {
 
 /** The raw string of one attribute in any of the three shapes (core normalises SDK shapes itself). */
 function rawValue(value: unknown): unknown {
-  if (value === null || typeof value !== 'object') return value;
+  if (value === null || typeof value !== 'object') return typeof value === 'string' ? value : undefined;
   const v = value as Record<string, unknown>;
   if ('DataType' in v) return value;
   if (typeof v.stringValue === 'string') return v.stringValue;
@@ -23,27 +23,45 @@ function rawValue(value: unknown): unknown {
   return undefined;
 }
 
+function isObject(value: unknown): value is Readonly<Record<string, unknown>> {
+  return value !== null && typeof value === 'object';
+}
+
+// The attributes are the sender's: a getter that throws or a proxy among them reads as absent.
 export const sqsCarrierGetter: TextMapGetter<SqsCarrier> = {
   keys(carrier) {
-    const keys = carrier.attributes !== undefined ? Object.keys(carrier.attributes) : [];
-    if (carrier.xray !== undefined) keys.push(AWS_TRACE_HEADER);
+    let keys: string[] = [];
+    try {
+      if (isObject(carrier.attributes)) keys = Object.keys(carrier.attributes);
+    } catch {
+      keys = [];
+    }
+    if (typeof carrier.xray === 'string') keys.push(AWS_TRACE_HEADER);
     return keys;
   },
   get(carrier, key) {
     const attributes = carrier.attributes;
-    if (attributes !== undefined && Object.hasOwn(attributes, key)) {
-      const value = rawValue(attributes[key]);
-      if (value !== undefined) return value as string;
+    try {
+      if (isObject(attributes) && Object.hasOwn(attributes, key)) {
+        const value = rawValue(attributes[key]);
+        if (value !== undefined) return value as string;
+      }
+    } catch {
+      // read as absent
     }
-    if (key === AWS_TRACE_HEADER) return carrier.xray;
+    if (key === AWS_TRACE_HEADER && typeof carrier.xray === 'string') return carrier.xray;
     return undefined;
   },
 };
 
 function hasPropagationField(attributes: Readonly<Record<string, unknown>> | undefined): boolean {
-  if (attributes === undefined) return false;
+  if (!isObject(attributes)) return false;
   const fields = propagation.fields();
-  for (let i = 0; i < fields.length; i++) if (Object.hasOwn(attributes, fields[i]!)) return true;
+  try {
+    for (let i = 0; i < fields.length; i++) if (Object.hasOwn(attributes, fields[i]!)) return true;
+  } catch {
+    // a proxy: no field we can read
+  }
   return false;
 }
 
