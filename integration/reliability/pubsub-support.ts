@@ -9,13 +9,6 @@ import { indexOf, payloadOf } from './support';
 /** Messages of the no-harm run: `BROKERTRACE_RELIABILITY_MESSAGES`, default 10,000 (issue 19). */
 export const PUBSUB_CI_MESSAGES = 10_000;
 
-export function reliabilityMessages(): number {
-  const raw = process.env.BROKERTRACE_RELIABILITY_MESSAGES;
-  if (raw === undefined || raw === '') return PUBSUB_CI_MESSAGES;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 100) throw new Error(`BROKERTRACE_RELIABILITY_MESSAGES must be an integer >= 100, got ${raw}`);
-  return n;
-}
 
 export async function pubsubClient(): Promise<PubSub> {
   process.env.METADATA_SERVER_DETECTION ??= 'none';
@@ -78,18 +71,6 @@ export function pubsubDiffs(d: PubSubDelivery, traced: boolean, ordered: boolean
   }
   for (const [key, value] of Object.entries(sent.attributes)) {
     if (d.attributes[key] !== value) out.push(`#${d.index}: attribute ${key.slice(0, 40)} = ${JSON.stringify(d.attributes[key]?.slice(0, 40))}, sent ${JSON.stringify(value.slice(0, 40))}`);
-  }
-  return out;
-}
-
-/** Deliveries out of order within their ordering key. */
-export function keyOrderViolations(deliveries: PubSubDelivery[]): string[] {
-  const last = new Map<string | undefined, number>();
-  const out: string[] = [];
-  for (const d of deliveries) {
-    const previous = last.get(d.orderingKey);
-    if (previous !== undefined && d.index <= previous) out.push(`key ${String(d.orderingKey)}: #${d.index} after #${previous}`);
-    last.set(d.orderingKey, d.index);
   }
   return out;
 }

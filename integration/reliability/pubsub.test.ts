@@ -3,14 +3,14 @@
 import type { Message, PubSub, Subscription } from '@google-cloud/pubsub';
 import { traceSubscription, traceTopic } from '@brokertrace/pubsub';
 import type { PubSubConfig } from '@brokertrace/pubsub';
-import { FaultError, describeTracingFaults, ledgerProvider, telemetry } from './support';
+import { FaultError, describeTracingFaults, firstDeliveries, ledgerProvider, orderViolations, reliabilityMessages, telemetry } from './support';
 import type { Fault } from './support';
-import { deliveryOf, keyOrderViolations, publishRange, pubsubClient, pubsubDiffs, reliabilityMessages, remove, topicAndSubscription, until } from './pubsub-support';
+import { PUBSUB_CI_MESSAGES, deliveryOf, publishRange, pubsubClient, pubsubDiffs, remove, topicAndSubscription, until } from './pubsub-support';
 import type { PubSubDelivery } from './pubsub-support';
 
 telemetry();
 
-const N = reliabilityMessages();
+const N = reliabilityMessages(PUBSUB_CI_MESSAGES);
 
 let client: PubSub;
 beforeAll(async () => {
@@ -59,10 +59,10 @@ describe(`no harm to messages: ${N} messages`, () => {
     for (const { deliveries, ids } of [plain, traced]) {
       // Pub/Sub delivers at least once (the emulator redelivered some hundreds of 10,000 in an untraced run):
       // every message at least once, and the first deliveries in ordering-key order.
-      const first = deliveries.filter((d, i) => deliveries.findIndex((e) => e.index === d.index) === i);
+      const first = firstDeliveries(deliveries);
       expect(first.map((d) => d.index).sort((a, b) => a - b)).toEqual(all);
       expect(new Set(ids).size).toBe(N);
-      expect(keyOrderViolations(first).slice(0, 5)).toEqual([]);
+      expect(orderViolations(first, (d) => d.orderingKey).slice(0, 5)).toEqual([]);
     }
     expect(plain.deliveries.flatMap((d) => pubsubDiffs(d, false, true)).slice(0, 10)).toEqual([]);
     expect(traced.deliveries.flatMap((d) => pubsubDiffs(d, true, true)).slice(0, 10)).toEqual([]);

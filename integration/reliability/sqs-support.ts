@@ -22,13 +22,6 @@ export const SQS_CI_MESSAGES = 200;
 /** Messages through a FIFO queue (group order checked): moto's FIFO sends slow down with the queue (about 3 s per batch at 1,000). */
 export const SQS_FIFO_MESSAGES = 100;
 
-export function reliabilityMessages(): number {
-  const raw = process.env.BROKERTRACE_RELIABILITY_MESSAGES;
-  if (raw === undefined || raw === '') return SQS_CI_MESSAGES;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 100) throw new Error(`BROKERTRACE_RELIABILITY_MESSAGES must be an integer >= 100, got ${raw}`);
-  return n;
-}
 
 /** A client on the harness's SQS; `maxAttempts` 1 unless told (the tests see every failure). */
 export async function sqsClient(maxAttempts = 3): Promise<SQSClient> {
@@ -172,18 +165,6 @@ export function sqsDiffs(d: SqsDelivery, traced: boolean, fifo: boolean): string
     else if (got.DataType !== value.DataType || got.StringValue !== value.StringValue || !bytesEqual(got.BinaryValue, value.BinaryValue)) {
       out.push(`#${d.index}: attribute ${key} = ${JSON.stringify(got)}, sent ${JSON.stringify(value)}`);
     }
-  }
-  return out;
-}
-
-/** Deliveries out of order within their message group (FIFO: each group in send order). */
-export function groupOrderViolations(deliveries: SqsDelivery[]): string[] {
-  const last = new Map<string | undefined, number>();
-  const out: string[] = [];
-  for (const d of deliveries) {
-    const previous = last.get(d.group);
-    if (previous !== undefined && d.index <= previous) out.push(`group ${String(d.group)}: #${d.index} after #${previous}`);
-    last.set(d.group, d.index);
   }
   return out;
 }

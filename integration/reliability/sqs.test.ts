@@ -4,14 +4,14 @@ import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Message } from '@aws-sdk/client-sqs';
 import { processMessage, sqsTracing } from '@brokertrace/sqs';
 import type { SqsConfig } from '@brokertrace/sqs';
-import { FaultError, describeTracingFaults, ledgerProvider, telemetry } from './support';
+import { FaultError, describeTracingFaults, ledgerProvider, orderViolations, reliabilityMessages, telemetry } from './support';
 import type { Fault } from './support';
-import { SQS_FIFO_MESSAGES, deleteQueue, deliveryOf, groupOrderViolations, receiveAll, reliabilityMessages, sendRange, sqsClient, sqsDiffs, testQueue } from './sqs-support';
+import { SQS_CI_MESSAGES, SQS_FIFO_MESSAGES, deleteQueue, deliveryOf, receiveAll, sendRange, sqsClient, sqsDiffs, testQueue } from './sqs-support';
 import type { SqsDelivery } from './sqs-support';
 
 telemetry();
 
-const N = reliabilityMessages();
+const N = reliabilityMessages(SQS_CI_MESSAGES);
 
 /** Sends 0..n-1 and receives them all, through clients traced with `config` (or plain). */
 async function run(n: number, config: SqsConfig | undefined, fifo: boolean): Promise<SqsDelivery[]> {
@@ -51,8 +51,8 @@ describe.each([
     expect(plain.map((d) => d.index).sort((a, b) => a - b)).toEqual(all);
     expect(traced.map((d) => d.index).sort((a, b) => a - b)).toEqual(all);
     if (fifo) {
-      expect(groupOrderViolations(plain).slice(0, 5)).toEqual([]);
-      expect(groupOrderViolations(traced).slice(0, 5)).toEqual([]);
+      expect(orderViolations(plain, (d) => d.group).slice(0, 5)).toEqual([]);
+      expect(orderViolations(traced, (d) => d.group).slice(0, 5)).toEqual([]);
     }
     expect(plain.flatMap((d) => sqsDiffs(d, false, fifo)).slice(0, 10)).toEqual([]);
     expect(traced.flatMap((d) => sqsDiffs(d, true, fifo)).slice(0, 10)).toEqual([]);

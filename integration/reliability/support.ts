@@ -218,13 +218,26 @@ export function heapUsedAfterGc(): number {
 
 export const MiB = 1024 * 1024;
 
-/** Messages of a soak: `BROKERTRACE_SOAK_MESSAGES` (the full issue-7 soak is 100000), default 10000 for CI. */
-export function soakMessages(): number {
-  const raw = process.env.BROKERTRACE_SOAK_MESSAGES;
-  if (raw === undefined || raw === '') return 10_000;
+/** A message count from the environment, or `fallback` when it is not set. */
+function countFromEnv(name: string, fallback: number, minimum: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1000) throw new Error(`BROKERTRACE_SOAK_MESSAGES must be an integer >= 1000, got ${raw}`);
+  if (!Number.isInteger(n) || n < minimum) throw new Error(`${name} must be an integer >= ${minimum}, got ${raw}`);
   return n;
+}
+
+/**
+ * Messages of a soak: `BROKERTRACE_SOAK_MESSAGES` (the full issue-7 soak is 100000), else `ciDefault` (10,000,
+ * less for an emulator too slow to pass that many in CI).
+ */
+export function soakMessages(ciDefault = 10_000): number {
+  return countFromEnv('BROKERTRACE_SOAK_MESSAGES', ciDefault, 1000);
+}
+
+/** Messages of a no-harm run: `BROKERTRACE_RELIABILITY_MESSAGES` (issue 19's count is 10,000), else `ciDefault`. */
+export function reliabilityMessages(ciDefault: number): number {
+  return countFromEnv('BROKERTRACE_RELIABILITY_MESSAGES', ciDefault, 100);
 }
 
 /** Heap figures of a soak, printed for the report (jest shows console output of a passing test). */
@@ -263,6 +276,41 @@ export function bytesDiff(what: string, expected: Uint8Array | null | undefined,
   if (expected == null || actual == null) return expected == actual ? undefined : `${what}: expected ${String(expected)}, got ${String(actual)}`;
   if (Buffer.compare(Buffer.from(expected), Buffer.from(actual)) === 0) return undefined;
   return `${what}: ${expected.length} bytes expected, ${actual.length} received (hex ${Buffer.from(actual).subarray(0, 16).toString('hex')}...)`;
+}
+
+/**
+ * Deliveries out of order within their group (Kafka partition, SQS message group, Pub/Sub ordering key, a
+ * whole Service Bus queue): `keyOf` names the group, `index` increases in send order within it.
+ */
+export function orderViolations<D extends { index: number }>(deliveries: readonly D[], keyOf: (d: D) => string | undefined = () => undefined): string[] {
+  const last = new Map<string | undefined, number>();
+  const out: string[] = [];
+  for (const d of deliveries) {
+    const key = keyOf(d);
+    const previous = last.get(key);
+    if (previous !== undefined && d.index <= previous) out.push(`${key === undefined ? 'order' : `group ${key}`}: #${d.index} after #${previous}`);
+    last.set(key, d.index);
+  }
+  return out;
+}
+
+/** The first delivery of each index, in arrival order (at-least-once brokers deliver some twice). */
+export function firstDeliveries<D extends { index: number }>(deliveries: readonly D[]): D[] {
+  const seen = new Set<number>();
+  return deliveries.filter((d) => {
+    if (seen.has(d.index)) return false;
+    seen.add(d.index);
+    return true;
+  });
+}
+
+/** Resolves once `check()` holds; rejects after `timeoutMs` with `what` and the count so far. */
+export async function waitUntil(check: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what()}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
 
 /**
