@@ -8,11 +8,11 @@ import type { AttributeValue, Attributes } from '@opentelemetry/api';
 import * as core from '@brokertrace/core';
 import { MessagingTelemetry } from '@brokertrace/core';
 import { setupTestTelemetry } from '@brokertrace/testing';
-import { createdInstruments, loadRegistry, packageDirs, str, OTEL_PREFIX, scanReadmes, scanSources, unionMembers } from './semconv/registry';
+import { createdInstruments, loadRegistry, packageDirs, root, str, OTEL_PREFIX, scanReadmes, scanSources, unionMembers } from './semconv/registry';
 import type { RegistryAttribute, YamlValue } from './semconv/registry';
 import { loadOtelRegistry } from './semconv/otel-registry';
 import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 
 const registry = loadRegistry();
 const sources = scanSources();
@@ -263,5 +263,17 @@ describe('READMEs', () => {
     const known = new Set([...registry.attributes.keys(), ...registry.metrics.keys(), ...registry.refs, ...otelMetrics]);
     const unknown = scanReadmes().filter((r) => !known.has(r.name)).map((r) => `${r.file}:${r.line} ${r.name}`);
     expect(unknown).toEqual([]);
+  });
+
+  test('each package\'s README names every brokertrace.* attribute and metric its own code emits', () => {
+    const missing: string[] = [];
+    for (const dir of packageDirs()) {
+      const readme = join(dir, 'README.md');
+      if (!existsSync(readme)) continue;
+      const text = readFileSync(readme, 'utf8');
+      const own = new Set(sources.filter((x) => ours(x.name) && x.file.startsWith(`${relative(root, dir)}/src/`)).map((x) => x.name));
+      for (const name of own) if (!text.includes(`\`${name}\``)) missing.push(`${relative(root, readme)}: ${name}`);
+    }
+    expect(missing.sort()).toEqual([]);
   });
 });
