@@ -9,9 +9,10 @@ import { BUILD_DIR, compileChildScripts } from './lib/compile.js';
 import { cleanUpBrokers, startBroker } from '../integration/harness/standalone.js';
 import { parseOptions, USAGE, type Options } from './lib/options.js';
 import { describeVersions, resultsJson, resultsTable, type ReportInput } from './lib/report.js';
+import { currentCommit, mergeStored, readStored, type BrokerMeasured, type Stored } from './lib/results.js';
 import { summarize } from './lib/stats.js';
 import { overheadChart } from './lib/svg.js';
-import { instrumentationOf, withMetrics, type BrokerName, type BrokerSettings, type ChildTask, type Measurement, type RunRecord, type VariantKind } from './lib/types.js';
+import { BROKER_NAMES, instrumentationOf, withMetrics, type BrokerName, type BrokerSettings, type ChildTask, type Measurement, type PathName, type RunRecord, type RunSize, type VariantKind } from './lib/types.js';
 import type { BrokerAdmin, Workload } from './lib/workload.js';
 
 /**
@@ -116,8 +117,12 @@ async function measure(base: Omit<ChildTask, 'destination'>, admin: BrokerAdmin,
   }
 }
 
-async function benchBroker(broker: BrokerName, options: Options, runs: RunRecord[]): Promise<{ peer: string; source: string } | undefined> {
+/** Messages per run of one path of one broker: the smoke sizes, or the full ones unless its workload has smaller. */
+const sizeOf = (workload: Workload, path: PathName, options: Options): RunSize => (options.smoke ? undefined : workload.fullSizes?.[path]) ?? options.sizes[path];
+
+async function benchBroker(broker: BrokerName, options: Options, runs: RunRecord[]): Promise<BrokerMeasured | undefined> {
   const workload = await workloadOf(broker);
+  const commit = currentCommit(); // what `pnpm build` built just before
   const paths = workload.paths.filter((p) => options.paths.includes(p));
   if (paths.length === 0) {
     say(`\n${broker}: none of the selected paths exists for this client; left out`);
@@ -131,7 +136,7 @@ async function benchBroker(broker: BrokerName, options: Options, runs: RunRecord
     const admin = await workload.admin(settings);
     try {
       for (const path of paths) {
-        const size = options.sizes[path];
+        const size = sizeOf(workload, path, options);
         for (let round = 1; round <= options.rounds; round++) {
           for (const sampled of [true, false]) {
             for (const variant of variantsOf(workload, sampled)) {
@@ -154,7 +159,54 @@ async function benchBroker(broker: BrokerName, options: Options, runs: RunRecord
   } finally {
     await running.stop();
   }
-  return { peer: workload.peer, source: running.source };
+  return {
+    date: new Date().toISOString(),
+    rounds: options.rounds,
+    messages: Object.fromEntries(paths.map((path) => [path, sizeOf(workload, path, options)])),
+    source: running.source,
+    commit,
+  };
+}
+
+/**
+ * Writes latest.json, runs.json and overhead.svg into `options.out` from the runs measured now and, with
+ * `--merge`, the other brokers' results already there; returns the table.
+ */
+export async function writeResults(options: Options, fresh: Stored): Promise<string> {
+  // With --merge, the other brokers' results already in the directory stay; one table and chart cover them all.
+  const stored = options.merge ? mergeStored(readStored(options.out), fresh) : fresh;
+  const order = (broker: string): number => (BROKER_NAMES as readonly string[]).indexOf(broker);
+  const runs = [...stored.runs].sort((a, b) => order(a.broker) - order(b.broker));
+  const brokers = (Object.keys(stored.measured) as BrokerName[]).sort((a, b) => order(a) - order(b));
+  const peers = {} as Record<BrokerName, string>;
+  for (const broker of brokers) peers[broker] = (await workloadOf(broker)).peer;
+  const cases = summarize(runs);
+  const input: ReportInput = {
+    cases,
+    peers,
+    rounds: options.rounds,
+    sizes: options.sizes,
+    measured: Object.fromEntries(brokers.map((b) => [b, stored.measured[b] as BrokerMeasured])),
+    kept: brokers.filter((b) => !(b in fresh.measured)),
+    versions: describeVersions([
+      'kafkajs',
+      'amqplib',
+      '@aws-sdk/client-sqs',
+      '@google-cloud/pubsub',
+      '@azure/service-bus',
+      '@opentelemetry/sdk-trace',
+      '@opentelemetry/sdk-metrics',
+      ...Object.values(peers),
+    ]),
+    brokers: Object.fromEntries(brokers.map((b) => [b, stored.measured[b]?.source ?? 'unknown'])),
+    smoke: options.smoke,
+    sources: options.sources,
+  };
+  writeFileSync(join(options.out, 'latest.json'), `${JSON.stringify(resultsJson(input), null, 2)}\n`);
+  writeFileSync(join(options.out, 'runs.json'), `${JSON.stringify(runs, null, 2)}\n`);
+  writeFileSync(join(options.out, 'overhead.svg'), overheadChart(cases, `brokertrace vs the floor and ${Object.values(peers).join(', ')}`));
+  return resultsTable(input);
+
 }
 
 async function main(): Promise<void> {
@@ -162,35 +214,20 @@ async function main(): Promise<void> {
   const started = Date.now();
   if (!options.sources) compileChildScripts();
   mkdirSync(join(options.out, ...(options.cpuProf ? ['profiles'] : [])), { recursive: true });
-  const runs: RunRecord[] = [];
-  const peers = {} as Record<BrokerName, string>;
-  const sources: Record<string, string> = {};
+  const fresh: Stored = { runs: [], measured: {} };
   try {
     for (const broker of options.brokers) {
-      const done = await benchBroker(broker, options, runs);
-      if (!done) continue;
-      peers[broker] = done.peer;
-      sources[broker] = done.source;
+      const done = await benchBroker(broker, options, fresh.runs);
+      if (done) fresh.measured[broker] = done;
     }
   } finally {
     cleanUpBrokers();
   }
 
-  const cases = summarize(runs);
-  const input: ReportInput = {
-    cases,
-    peers,
-    rounds: options.rounds,
-    sizes: options.sizes,
-    versions: describeVersions(['kafkajs', 'amqplib', '@aws-sdk/client-sqs', '@google-cloud/pubsub', '@azure/service-bus', '@opentelemetry/sdk-trace', '@opentelemetry/sdk-metrics', ...Object.values(peers)]),
-    brokers: sources,
-    smoke: options.smoke,
-    sources: options.sources,
-  };
-  say(resultsTable(input));
-  writeFileSync(join(options.out, 'latest.json'), `${JSON.stringify(resultsJson(input), null, 2)}\n`);
-  writeFileSync(join(options.out, 'runs.json'), `${JSON.stringify(runs, null, 2)}\n`);
-  writeFileSync(join(options.out, 'overhead.svg'), overheadChart(cases, `brokertrace vs the floor and ${Object.values(peers).join(', ')}`));
+  // Whatever happens while reporting, what was measured is kept.
+  mkdirSync(join(options.out, 'partial'), { recursive: true });
+  writeFileSync(join(options.out, 'partial', 'last-runs.json'), `${JSON.stringify(fresh, null, 2)}\n`);
+  say(await writeResults(options, fresh));
 
   if (options.micro) {
     say('\nmicro-benchmark of @brokertrace/core hot path');
@@ -205,7 +242,7 @@ async function main(): Promise<void> {
   say(`\nresults in ${options.out} (latest.json, runs.json, overhead.svg${options.micro ? ', micro.json' : ''}); ${seconds}s in all`);
 }
 
-main().catch((error: unknown) => {
+if (require.main === module) main().catch((error: unknown) => {
   process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   if (error instanceof TypeError && /parseArgs|option/i.test(String(error))) process.stderr.write(`${USAGE}\n`);
   process.exitCode = 1;

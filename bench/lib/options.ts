@@ -14,8 +14,11 @@ export const USAGE = `usage: tsx bench/run.ts [options]   (from the repository r
   --no-micro        skip the micro-benchmark of core's hot path
   --sources         load @brokertrace/* from packages/*/src instead of the built dist (for working on them;
                     published figures use the build)
+  --merge           keep the results of the brokers not measured now in <out> (latest.json, runs.json, the chart):
+                    the brokers measured replace theirs (whole brokers: not with --path, --smoke or --sources)
   --out DIR         where results go (default bench/results for a full run, bench/results/partial when
-                    --broker/--path select part of it or with --sources, a temporary directory for --smoke)`;
+                    --broker/--path select part of it (unless --merge) or with --sources, a temporary directory for
+                    --smoke)`;
 
 /** Rounds of a full run: the issue asks for at least 5; 7 keeps a full run near 11 minutes on 2 cores. */
 export const DEFAULT_ROUNDS = 7;
@@ -55,6 +58,8 @@ export interface Options {
   keepSmoke: boolean;
   /** Results of a full run (every broker, every path) replace latest.json; a partial run's go elsewhere. */
   full: boolean;
+  /** Keep the results in `out` of the brokers not measured now (`--merge`). */
+  merge: boolean;
   sizes: Record<PathName, RunSize>;
 }
 
@@ -77,6 +82,7 @@ export function parseOptions(argv: string[]): Options {
       smoke: { type: 'boolean', default: false },
       'cpu-prof': { type: 'boolean', default: false },
       'no-micro': { type: 'boolean', default: false },
+      merge: { type: 'boolean', default: false },
       sources: { type: 'boolean', default: false },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -90,10 +96,15 @@ export function parseOptions(argv: string[]): Options {
   const paths = list(values.path, PATHS, '--path');
   const rounds = values.rounds === undefined ? (values.smoke ? 1 : DEFAULT_ROUNDS) : Number(values.rounds);
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: a whole number >= 1, got "${values.rounds}"`);
+  if (values.merge && (values.smoke || values.sources || values.path !== undefined)) {
+    throw new Error('--merge: replaces whole brokers with published figures, so not with --path, --smoke or --sources');
+  }
   const full = !values.smoke && !values.sources && values.broker === undefined && values.path === undefined;
   const out =
     values.out ??
-    (values.smoke ? join(tmpdir(), `brokertrace-bench-smoke-${process.pid}`) : join(__dirname, '..', 'results', ...(full ? [] : ['partial'])));
+    (values.smoke
+      ? join(tmpdir(), `brokertrace-bench-smoke-${process.pid}`)
+      : join(__dirname, '..', 'results', ...(full || values.merge ? [] : ['partial'])));
   return {
     brokers,
     paths,
@@ -105,6 +116,7 @@ export function parseOptions(argv: string[]): Options {
     out,
     keepSmoke: values.out !== undefined,
     full,
+    merge: values.merge,
     sizes: values.smoke ? SMOKE_SIZES : FULL_SIZES,
   };
 }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { arch, cpus, release, totalmem, type as osType } from 'node:os';
 import { join } from 'node:path';
 import { checkTargets, findCase, metricsCosts, TARGET_VS_FLOOR, type CaseFigures, type TargetCheck } from './stats.js';
+import type { BrokerMeasured } from './results.js';
 import type { BrokerName, PathName, RunSize, VariantKind } from './types.js';
 
 /** The machine, as results must say where they were measured. */
@@ -37,8 +38,13 @@ export interface ReportInput {
   cases: CaseFigures[];
   /** The npm name of each broker's peer instrumentation (the `variant` field of its cases in the JSON). */
   peers: Record<BrokerName, string>;
+  /** This run's rounds and default sizes (each broker's own are in `measured`). */
   rounds: number;
   sizes: Record<PathName, RunSize>;
+  /** When and how each broker in `cases` was measured (with `--merge`, some in an earlier run). */
+  measured: Record<string, BrokerMeasured>;
+  /** The brokers whose figures were kept from an earlier run (`--merge`), not measured by this one. */
+  kept: readonly string[];
   versions: Record<string, string>;
   brokers: Record<string, string>;
   smoke: boolean;
@@ -65,6 +71,7 @@ export function resultsJson(input: ReportInput): object {
     machine: describeMachine(),
     versions: input.versions,
     brokers: input.brokers,
+    measured: input.measured,
     method: {
       rounds: input.rounds,
       smoke: input.smoke,
@@ -152,8 +159,10 @@ export function resultsTable(input: ReportInput): string {
   const header = [pad('', 12), pad('variant', 20), padStart('CPU µs/msg', 11), padStart('overhead', 9), padStart('vs floor', 9), padStart('vs peer', 8), padStart('msgs/s', 8), padStart('heap MB', 8), padStart('B/msg', 7), padStart('+B/msg', 7), padStart('spans/msg', 10)].join(' ');
   const paths = [...new Map(input.cases.map((c) => [`${c.broker}|${c.path}`, c] as const)).values()];
   for (const { broker, path } of paths) {
-    const size = input.sizes[path];
-    lines.push('', `${broker} ${path}  (${size.measured} messages measured after ${size.warmup} warm-up, ${input.rounds} round(s); medians)`, header);
+    const measured = input.measured[broker];
+    const size = measured?.messages[path] ?? input.sizes[path];
+    const when = measured && input.kept.includes(broker) ? `, kept from the run of ${measured.date.slice(0, 16)}Z` : '';
+    lines.push('', `${broker} ${path}  (${size.measured} messages measured after ${size.warmup} warm-up, ${measured?.rounds ?? input.rounds} round(s)${when}; medians)`, header);
     const footer: string[] = [];
     for (const sampled of [true, false]) {
       const rows = input.cases.filter((c) => c.broker === broker && c.path === path && c.sampled === sampled);

@@ -3,7 +3,7 @@
 // measures a run installs the peer's require hook first, and only then may the client library be loaded.
 import { createRequire } from 'node:module';
 import type { Meter } from './meter.js';
-import type { BrokerSettings, ChildTask, PathName } from './types.js';
+import type { BrokerSettings, ChildTask, PathName, RunSize } from './types.js';
 
 /** Parent-side helper that creates and removes the topics/queues the runs use. */
 export interface BrokerAdmin {
@@ -24,6 +24,11 @@ export interface Workload {
   peerRecordsMetrics: boolean;
   /** The paths this client has. */
   paths: readonly PathName[];
+  /**
+   * Smaller runs than `FULL_SIZES` (lib/options.ts) for a full run, where the broker is an emulator too slow
+   * for them (the smoke sizes apply to every broker); the README says which and what it leaves out.
+   */
+  fullSizes?: Partial<Record<PathName, RunSize>>;
   /** Parent side: connects the admin helper. */
   admin(settings: BrokerSettings): Promise<BrokerAdmin>;
   /** Child side, before the client library is loaded: registers the peer instrumentation. */
