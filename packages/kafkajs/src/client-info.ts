@@ -11,7 +11,10 @@ import {
 } from '@brokertrace/core';
 import type { Attributes } from '@opentelemetry/api';
 import { log } from './diag.js';
+import { KAFKAJS, flavourOf } from './flavour.js';
+import type { ClientFlavour } from './flavour.js';
 import type { KafkaEvent } from './internal-types.js';
+import type { TransactionTrace } from './transaction.js';
 
 /** The parts of kafkajs's internal cluster object we read (`cluster.brokerPool`), all optional. */
 export interface ClusterLike {
@@ -40,6 +43,16 @@ export class ClientInfo {
   produceVersion: number | undefined;
   /** The no-headers warning was given for this client. */
   warnedNoHeaders = false;
+  /** Which client library this is (kafkajs until {@link attach} says otherwise). */
+  flavour: ClientFlavour = KAFKAJS;
+  /**
+   * The open transaction of a producer that is its own transaction object (Confluent's `transaction()` resolves to
+   * the producer): its sends are marked transactional, its `commit()`/`abort()` end it.
+   */
+  transaction: TransactionTrace | undefined;
+  /** Inside a traced `sendBatch` call: a client whose `sendBatch` calls its own `send` (Confluent's) is not traced twice. */
+  inSendBatch = 0;
+  private learner: (() => boolean) | undefined;
   private metrics: Attributes | undefined;
   private readonly byPartition: Attributes[] = [];
 
@@ -47,6 +60,19 @@ export class ClientInfo {
     this.clientId = init.clientId;
     this.groupId = init.groupId;
     this.cluster = init.cluster;
+  }
+
+  /** Takes the flavour of the client being traced, and what it can learn about itself from it. */
+  attach(client: object): void {
+    const flavour = flavourOf(client);
+    this.flavour = flavour;
+    const learn = flavour.learn;
+    this.learner = learn === undefined ? undefined : () => learn(client, this);
+  }
+
+  /** Called when a traced operation starts: learns what the client exposes, until there is nothing more to learn. */
+  refresh(): void {
+    if (this.learner !== undefined && this.learner()) this.learner = undefined;
   }
 
   /**

@@ -149,6 +149,7 @@ function traceEachMessage(state: ConsumerState, handler: EachMessage): EachMessa
     if (tracing.telemetry.isIgnored(topic)) return handler.call(this, payload);
     let facts: MessageFacts;
     try {
+      state.info.refresh();
       facts = deliveryFacts(state, topic, partition, message);
     } catch (err) {
       log.error('message left untraced', err);
@@ -243,6 +244,7 @@ function traceEachBatch(state: ConsumerState, handler: EachBatch, autoResolve: b
     let trace: BatchTrace;
     let traced: EachBatchPayload = payload;
     try {
+      state.info.refresh();
       const partitionId = String(partition);
       const links = new Array<{ facts: MessageFacts; carrier: unknown }>();
       for (const message of messages) {
@@ -412,6 +414,7 @@ export function traceCommitOffsets(
       }
     }
     if (byTopic.size === 0) return original.call(this, offsets);
+    state.info.refresh();
     const spans = [...byTopic.values()].map((commit) => startCommit(state, commit, false));
     const end = (err?: unknown) => {
       state.explicitCommits--;

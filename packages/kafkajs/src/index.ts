@@ -1,14 +1,16 @@
-// @brokertrace/kafkajs: one trace from kafkajs producers to every consumer.
+// @brokertrace/kafkajs: one trace from kafkajs producers to every consumer; the same for the KafkaJS-compatible API
+// of @confluentinc/kafka-javascript (one code path: what differs is described in flavour.ts).
 import type { ConsumedBatch, KafkaConsumer, KafkaProducer } from './internal-types.js';
 import { isPatched, onUnpatch, patchMethods, unpatchMethods } from '@brokertrace/core';
 import { ClientInfo } from './client-info.js';
 import { withClusterOf } from './cluster.js';
+import { groupIdOfConfig } from './flavour.js';
 import { KafkaTracing } from './tracing.js';
 import type { KafkaJsConfig } from './types.js';
 import { recognised, wrapConsumer, wrapProducer } from './wrap.js';
 
-export { KafkaJsInstrumentation } from './instrumentation.js';
-export { TESTED_KAFKAJS_VERSIONS } from './version.js';
+export { ConfluentKafkaJsInstrumentation, KafkaJsInstrumentation } from './instrumentation.js';
+export { TESTED_CONFLUENT_VERSIONS, TESTED_KAFKAJS_VERSIONS } from './version.js';
 export { traceBatchMessage } from './consumer.js';
 export { ATTR_BROKERTRACE_KAFKA_TRANSACTIONAL } from './attributes.js';
 export { ATTR_BROKERTRACE_KAFKA_TRANSACTION_OUTCOME } from './transaction.js';
@@ -28,8 +30,8 @@ export type {
 export type { KafkaConsumer, KafkaProducer, ConsumedBatch };
 
 /**
- * Traces a kafkajs producer in place and returns it: `send`, `sendBatch` and `transaction()` (its sends,
- * `commit` and `abort`). A producer already traced (by an earlier call or by `KafkaJsInstrumentation`) is
+ * Traces a kafkajs producer (or one of `@confluentinc/kafka-javascript`'s KafkaJS API) in place and returns it:
+ * `send`, `sendBatch` and `transaction()` (its sends, `commit` and `abort`). A producer already traced (by an earlier call or by `KafkaJsInstrumentation`) is
  * returned as it is. Throws `BrokerTraceConfigError` for a bad option, naming it.
  *
  * @example
@@ -42,7 +44,7 @@ export function traceProducer<P extends KafkaProducer>(producer: P, config?: Kaf
 }
 
 /**
- * Traces a kafkajs consumer in place and returns it: the handlers given to `run` (`eachMessage`, `eachBatch`)
+ * Traces a kafkajs consumer (or one of `@confluentinc/kafka-javascript`'s KafkaJS API) in place and returns it: the handlers given to `run` (`eachMessage`, `eachBatch`)
  * and `commitOffsets`. Call it before `run`. A consumer already traced is returned as it is; so is anything without `run`, after
  * one `diag.warn` (never a throw). Throws
  * `BrokerTraceConfigError` for a bad option, naming it.
@@ -57,7 +59,7 @@ export function traceConsumer<C extends KafkaConsumer>(consumer: C, config?: Kaf
   return consumer;
 }
 
-/** A kafkajs `Kafka` client, as far as {@link traceKafka} touches it. */
+/** A kafkajs `Kafka` client (or Confluent's `KafkaJS.Kafka`), as far as {@link traceKafka} touches it. */
 export interface KafkaClientFactory {
   producer(...args: never[]): unknown;
   consumer(...args: never[]): unknown;
@@ -88,8 +90,7 @@ export function traceKafka<K extends KafkaClientFactory>(kafka: K, config?: Kafk
     consumer: (original) =>
       function consumer(this: unknown, ...args: unknown[]): unknown {
         const { client, cluster } = withClusterOf(this, () => (original).apply(this, args));
-        const groupId = (args[0] as { groupId?: unknown } | undefined)?.groupId;
-        const info = new ClientInfo({ cluster, groupId: typeof groupId === 'string' ? groupId : undefined });
+        const info = new ClientInfo({ cluster, groupId: groupIdOfConfig(args[0]) });
         if (on) wrapConsumer(client, tracing, info);
         return client;
       },

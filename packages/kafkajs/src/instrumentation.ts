@@ -1,39 +1,54 @@
 // Auto-instrumentation: every producer and consumer that `Kafka#producer()` / `Kafka#consumer()` create is
-// traced with the same code as the explicit wrappers. Disabling makes existing clients pass straight through
+// traced with the same code as the explicit wrappers, for kafkajs (`KafkaJsInstrumentation`) and for the
+// KafkaJS-compatible API of @confluentinc/kafka-javascript (`ConfluentKafkaJsInstrumentation`): the two differ only
+// in the module they patch and where its `Kafka` class is. Disabling makes existing clients pass straight through
 // and restores the Kafka class.
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition, isWrapped } from '@opentelemetry/instrumentation';
 import { resolveKafkaOptions } from './config.js';
 import { KafkaTracing } from './tracing.js';
 import type { KafkaJsInstrumentationConfig } from './types.js';
-import { PACKAGE_NAME, PACKAGE_VERSION, TESTED_KAFKAJS_VERSIONS, isTestedKafkaJsVersion } from './version.js';
+import {
+  PACKAGE_NAME,
+  PACKAGE_VERSION,
+  TESTED_CONFLUENT_VERSIONS,
+  TESTED_KAFKAJS_VERSIONS,
+  isTestedConfluentVersion,
+  isTestedKafkaJsVersion,
+} from './version.js';
 import { warnOnce } from './diag.js';
 import { withClusterOf } from './cluster.js';
 import { ClientInfo } from './client-info.js';
+import { groupIdOfConfig } from './flavour.js';
 import { wrapConsumer, wrapProducer } from './wrap.js';
 
 type Factory = (this: unknown, ...args: unknown[]) => unknown;
 
-/** The part of kafkajs's `Kafka` class we patch. */
+/** The part of the `Kafka` class we patch. */
 interface KafkaPrototype {
   producer: Factory;
   consumer: Factory;
 }
 
+/** The module one instrumentation patches. */
+export interface KafkaModule {
+  /** The package name, as require-in-the-middle sees it (also what warnings call it). */
+  readonly name: string;
+  readonly testedVersions: string;
+  isTested(version: string | undefined): boolean;
+  /** Its `Kafka` class (kafkajs: `exports.Kafka`; Confluent: `exports.KafkaJS.Kafka`). */
+  kafkaClass(moduleExports: unknown): unknown;
+}
+
 /**
- * Every kafkajs version is patched: one outside {@link TESTED_KAFKAJS_VERSIONS} gets a `diag.warn` naming it, and
- * is traced as far as its classes look as expected (a range here would make require-in-the-middle skip it silently,
- * the failure issue 18 is about).
+ * Every version is patched: one outside the tested range gets a `diag.warn` naming it, and is traced as far as its
+ * classes look as expected (a range here would make require-in-the-middle skip it silently, the failure issue 18
+ * is about).
  */
 export const SUPPORTED_VERSIONS = ['*'];
 
-/**
- * Traces kafkajs for `registerInstrumentations` or the Node SDK.
- *
- * @example
- * registerInstrumentations({ instrumentations: [new KafkaJsInstrumentation({ policy: { maxChildAgeMs: 60000 } })] });
- */
-export class KafkaJsInstrumentation extends InstrumentationBase<KafkaJsInstrumentationConfig> {
+/** What the two instrumentations share: everything but the module they patch. */
+export abstract class KafkaModuleInstrumentation extends InstrumentationBase<KafkaJsInstrumentationConfig> {
   // `declare`: set in the constructor after super(), which already calls setConfig and init.
   private declare tracing: KafkaTracing | undefined;
   private declare definition: InstrumentationNodeModuleDefinition | undefined;
@@ -43,6 +58,9 @@ export class KafkaJsInstrumentation extends InstrumentationBase<KafkaJsInstrumen
     super(PACKAGE_NAME, PACKAGE_VERSION, config);
     this.tracing = new KafkaTracing(this.getConfig(), () => this.isEnabled());
   }
+
+  /** The module this instrumentation patches (a method: InstrumentationBase's constructor needs it already). */
+  protected abstract kafkaModule(): KafkaModule;
 
   /** Validates before applying: a bad config throws and leaves the current one in force. */
   override setConfig(config: KafkaJsInstrumentationConfig = {}): void {
@@ -66,7 +84,7 @@ export class KafkaJsInstrumentation extends InstrumentationBase<KafkaJsInstrumen
   protected init(): InstrumentationNodeModuleDefinition {
     if (this.definition) return this.definition;
     const definition = new InstrumentationNodeModuleDefinition(
-      'kafkajs',
+      this.kafkaModule().name,
       SUPPORTED_VERSIONS,
       (moduleExports: unknown, moduleVersion?: string) => this.patch(moduleExports, moduleVersion),
       (moduleExports: unknown) => this.unpatch(moduleExports),
@@ -75,37 +93,42 @@ export class KafkaJsInstrumentation extends InstrumentationBase<KafkaJsInstrumen
     return (this.definition = Object.assign(definition, { includePrerelease: true }));
   }
 
-  private prototypeOf(moduleExports: unknown, moduleVersion: string | undefined): KafkaPrototype | undefined {
-    const Kafka = (moduleExports as { Kafka?: unknown } | undefined)?.Kafka;
-    const proto = typeof Kafka === 'function' ? (Kafka.prototype as Partial<KafkaPrototype> | undefined) : undefined;
-    if (!proto || typeof proto.producer !== 'function' || typeof proto.consumer !== 'function') {
-      warnOnce(`no-kafka-class:${String(moduleVersion)}`, `kafkajs ${String(moduleVersion)} has no Kafka class with producer() and consumer(); left untraced`);
+  private prototypeOf(moduleExports: unknown): Partial<KafkaPrototype> | undefined {
+    try {
+      const Kafka = this.kafkaModule().kafkaClass(moduleExports);
+      return typeof Kafka === 'function' ? (Kafka.prototype as Partial<KafkaPrototype> | undefined) : undefined;
+    } catch {
       return undefined;
     }
-    return proto as KafkaPrototype;
   }
 
   private patch(moduleExports: unknown, moduleVersion: string | undefined): unknown {
-    if (!isTestedKafkaJsVersion(moduleVersion)) {
-      const name = moduleVersion === undefined ? 'kafkajs of an unknown version' : `kafkajs ${moduleVersion}`;
-      warnOnce(`version:${String(moduleVersion)}`, `${name} is outside the tested range ${TESTED_KAFKAJS_VERSIONS}; tracing it as far as it looks as expected`);
+    const module = this.kafkaModule();
+    const named = moduleVersion === undefined ? `${module.name} of an unknown version` : `${module.name} ${moduleVersion}`;
+    if (!module.isTested(moduleVersion)) {
+      warnOnce(
+        `version:${module.name}:${String(moduleVersion)}`,
+        `${named} is outside the tested range ${module.testedVersions}; tracing it as far as it looks as expected`,
+      );
     }
-    const proto = this.prototypeOf(moduleExports, moduleVersion);
-    if (!proto) return moduleExports;
+    const proto = this.prototypeOf(moduleExports);
+    if (!proto || typeof proto.producer !== 'function' || typeof proto.consumer !== 'function') {
+      warnOnce(`no-kafka-class:${module.name}:${String(moduleVersion)}`, `${named} has no Kafka class with producer() and consumer(); left untraced`);
+      return moduleExports;
+    }
     this.unpatch(moduleExports);
     const trace = (client: unknown, kind: 'producer' | 'consumer', info: ClientInfo): void => this.trace(client, kind, info);
-    this._wrap(proto, 'producer', (original: Factory) =>
+    this._wrap(proto as KafkaPrototype, 'producer', (original: Factory) =>
       function producer(this: unknown, ...args: unknown[]): unknown {
         const { client, cluster } = withClusterOf(this, () => original.apply(this, args));
         trace(client, 'producer', new ClientInfo({ cluster }));
         return client;
       },
     );
-    this._wrap(proto, 'consumer', (original: Factory) =>
+    this._wrap(proto as KafkaPrototype, 'consumer', (original: Factory) =>
       function consumer(this: unknown, ...args: unknown[]): unknown {
         const { client, cluster } = withClusterOf(this, () => original.apply(this, args));
-        const groupId = (args[0] as { groupId?: unknown } | undefined)?.groupId;
-        trace(client, 'consumer', new ClientInfo({ cluster, groupId: typeof groupId === 'string' ? groupId : undefined }));
+        trace(client, 'consumer', new ClientInfo({ cluster, groupId: groupIdOfConfig(args[0]) }));
         return client;
       },
     );
@@ -113,11 +136,10 @@ export class KafkaJsInstrumentation extends InstrumentationBase<KafkaJsInstrumen
   }
 
   private unpatch(moduleExports: unknown): void {
-    const Kafka = (moduleExports as { Kafka?: { prototype?: KafkaPrototype } } | undefined)?.Kafka;
-    const proto = Kafka?.prototype;
+    const proto = this.prototypeOf(moduleExports);
     if (!proto) return;
-    if (isWrapped(proto.producer)) this._unwrap(proto, 'producer');
-    if (isWrapped(proto.consumer)) this._unwrap(proto, 'consumer');
+    if (isWrapped(proto.producer)) this._unwrap(proto as KafkaPrototype, 'producer');
+    if (isWrapped(proto.consumer)) this._unwrap(proto as KafkaPrototype, 'consumer');
   }
 
   private trace(client: unknown, kind: 'producer' | 'consumer', info: ClientInfo): void {
@@ -129,5 +151,46 @@ export class KafkaJsInstrumentation extends InstrumentationBase<KafkaJsInstrumen
     } catch (err) {
       this._diag.error(`${kind} left untraced`, err);
     }
+  }
+}
+
+const KAFKAJS_MODULE: KafkaModule = Object.freeze({
+  name: 'kafkajs',
+  testedVersions: TESTED_KAFKAJS_VERSIONS,
+  isTested: isTestedKafkaJsVersion,
+  kafkaClass: (moduleExports: unknown) => (moduleExports as { Kafka?: unknown } | undefined)?.Kafka,
+});
+
+/**
+ * Traces kafkajs for `registerInstrumentations` or the Node SDK.
+ *
+ * @example
+ * registerInstrumentations({ instrumentations: [new KafkaJsInstrumentation({ policy: { maxChildAgeMs: 60000 } })] });
+ */
+export class KafkaJsInstrumentation extends KafkaModuleInstrumentation {
+  protected kafkaModule(): KafkaModule {
+    return KAFKAJS_MODULE;
+  }
+}
+
+const CONFLUENT_MODULE: KafkaModule = Object.freeze({
+  name: '@confluentinc/kafka-javascript',
+  testedVersions: TESTED_CONFLUENT_VERSIONS,
+  isTested: isTestedConfluentVersion,
+  kafkaClass: (moduleExports: unknown) => (moduleExports as { KafkaJS?: { Kafka?: unknown } } | undefined)?.KafkaJS?.Kafka,
+});
+
+/**
+ * Traces the KafkaJS-compatible API of @confluentinc/kafka-javascript
+ * (`require('@confluentinc/kafka-javascript').KafkaJS`) for `registerInstrumentations` or the Node SDK, with the
+ * same options, code and spans as {@link KafkaJsInstrumentation}. Its node-rdkafka-style API (`Producer`,
+ * `KafkaConsumer`, streams) is not traced.
+ *
+ * @example
+ * registerInstrumentations({ instrumentations: [new ConfluentKafkaJsInstrumentation()] });
+ */
+export class ConfluentKafkaJsInstrumentation extends KafkaModuleInstrumentation {
+  protected kafkaModule(): KafkaModule {
+    return CONFLUENT_MODULE;
   }
 }

@@ -44,16 +44,21 @@ export function recordLimits(message: ProducerMessage, maxRecordBytes: number): 
   return { maxTotalBytes: Math.max(0, maxRecordBytes - used), entryOverheadBytes: HEADER_OVERHEAD_BYTES };
 }
 
-/** A copy of `message` whose headers (also a copy) carry `fields`; the message itself when there is nothing to add. */
-function withFields(message: ProducerMessage, injection: InjectResult | undefined): ProducerMessage {
-  if (injection === undefined || message === null || typeof message !== 'object') return message;
+/**
+ * A copy of `message` whose headers (also a copy) carry `fields`; the message itself when there is nothing to add,
+ * unless `copy` (a client that rewrites the messages it is given gets a copy of each, so the caller's stay as they were).
+ */
+function withFields(message: ProducerMessage, injection: InjectResult | undefined, copy: boolean): ProducerMessage {
+  if (message === null || typeof message !== 'object') return message;
   let any = false;
-  for (const _ in injection.fields) {
-    any = true;
-    break;
+  if (injection !== undefined) {
+    for (const _ in injection.fields) {
+      any = true;
+      break;
+    }
   }
-  if (!any) return message;
-  return { ...message, headers: { ...message.headers, ...injection.fields } };
+  if (!any) return copy ? { ...message } : message;
+  return { ...message, headers: { ...message.headers, ...injection!.fields } };
 }
 
 function commonAttributes(tracing: KafkaTracing, info: ClientInfo, txn: TransactionTrace | undefined): Attributes {
@@ -96,6 +101,7 @@ function prepareTopic(
 ): OutgoingTopic | undefined {
   const { telemetry, options } = tracing;
   if (typeof topic !== 'string' || telemetry.isIgnored(topic)) return undefined;
+  info.refresh();
   const count = messages.length;
   const common = commonAttributes(tracing, info, txn);
   const batch = batchCall || count > 1;
@@ -123,7 +129,8 @@ function prepareTopic(
       onCreate: (span, i) => telemetry.runHook(options.producerHook, span, { topic, message: messages[i]! }),
     });
     const out = new Array<ProducerMessage>(count);
-    for (let i = 0; i < count; i++) out[i] = withFields(messages[i]!, started.injections[i]);
+    const copy = info.flavour.rewritesMessages;
+    for (let i = 0; i < count; i++) out[i] = withFields(messages[i]!, started.injections[i], copy);
     if (!batch) telemetry.runHook(options.producerHook, started.span, { topic, message: out[0]! });
     txn?.record(topic, started.span, count);
     return { topic, info, send: started.span, messages: out };
@@ -212,13 +219,14 @@ export type SendBatch = (this: unknown, batch: ProducerBatch) => Promise<RecordM
 /** `producer.send` (or a transaction's), traced. */
 export function traceSend(tracing: KafkaTracing, info: ClientInfo, original: Send, txn?: TransactionTrace): Send {
   return function send(this: unknown, record: ProducerRecord): Promise<RecordMetadata[]> {
-    if (!tracing.isActive() || record === null || typeof record !== 'object' || !Array.isArray(record.messages)) {
+    // A traced sendBatch that calls send itself (Confluent's) has traced these messages already.
+    if (!tracing.isActive() || info.inSendBatch > 0 || record === null || typeof record !== 'object' || !Array.isArray(record.messages)) {
       return original.call(this, record);
     }
     let outgoing: OutgoingTopic | undefined;
     let traced: ProducerRecord = record;
     try {
-      outgoing = prepareTopic(tracing, info, record.topic, record.messages, txn, false);
+      outgoing = prepareTopic(tracing, info, record.topic, record.messages, txn ?? info.transaction, false);
       if (outgoing) traced = { ...record, messages: outgoing.messages };
     } catch (err) {
       // prepareTopic ended its spans with this error; the caller's record goes out as it was.
@@ -240,8 +248,17 @@ function messagesOf(entry: unknown): ReadonlyArray<ProducerMessage> | undefined 
 /** `producer.sendBatch` (or a transaction's), traced: one send span per topic, whatever order the caller used. */
 export function traceSendBatch(tracing: KafkaTracing, info: ClientInfo, original: SendBatch, txn?: TransactionTrace): SendBatch {
   return function sendBatch(this: unknown, batch: ProducerBatch): Promise<RecordMetadata[]> {
+    // Confluent's sendBatch calls this.send per topic, synchronously: those calls pass straight through.
+    const call = (argument: ProducerBatch): Promise<RecordMetadata[]> => {
+      info.inSendBatch++;
+      try {
+        return original.call(this, argument);
+      } finally {
+        info.inSendBatch--;
+      }
+    };
     const given: unknown = batch?.topicMessages;
-    if (!tracing.isActive() || !Array.isArray(given)) return original.call(this, batch);
+    if (!tracing.isActive() || info.inSendBatch > 0 || !Array.isArray(given)) return call(batch);
     const entries = given as ReadonlyArray<TopicMessages>;
     const topics: OutgoingTopic[] = [];
     let traced: ProducerBatch = batch;
@@ -257,12 +274,12 @@ export function traceSendBatch(tracing: KafkaTracing, info: ClientInfo, original
       }
       const outgoing = new Map<string, ProducerMessage[]>();
       for (const [topic, messages] of byTopic) {
-        const prepared = prepareTopic(tracing, info, topic, messages, txn, true);
+        const prepared = prepareTopic(tracing, info, topic, messages, txn ?? info.transaction, true);
         if (!prepared) continue;
         topics.push(prepared);
         outgoing.set(topic, prepared.messages);
       }
-      if (topics.length === 0) return original.call(this, batch);
+      if (topics.length === 0) return call(batch);
       const taken = new Map<string, number>();
       const topicMessages = entries.map((entry: TopicMessages) => {
         const messages = messagesOf(entry);
@@ -277,8 +294,8 @@ export function traceSendBatch(tracing: KafkaTracing, info: ClientInfo, original
       // The topics prepared so far end with the same error (the failing one ended its own): the batch goes out untraced.
       log.error('sendBatch left untraced', err);
       endAll(tracing, topics, err);
-      return original.call(this, batch);
+      return call(batch);
     }
-    return callTraced(tracing, topics, () => original.call(this, traced));
+    return callTraced(tracing, topics, () => call(traced));
   };
 }

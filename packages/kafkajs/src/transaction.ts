@@ -32,26 +32,33 @@ export class TransactionTrace {
   }
 }
 
-type Outcome = 'commit' | 'abort';
+export type Outcome = 'commit' | 'abort';
 
 /** `messaging.operation.name` of the span that ends a transaction (apart from the consumer's `commit`). */
 export const TRANSACTION_OPERATION: Readonly<Record<Outcome, string>> = Object.freeze({
   commit: 'commit_transaction',
   abort: 'abort_transaction',
 });
-type End = (this: unknown) => Promise<void>;
+export type End = (this: unknown) => Promise<void>;
 
+/**
+ * A traced `commit()`/`abort()`: a span over the call for the transaction `current()` returns (passed straight
+ * through when there is none); `ended` runs once the call succeeded.
+ */
 function traceOutcome(
   tracing: KafkaTracing,
   info: ClientInfo,
-  txn: TransactionTrace,
+  current: () => TransactionTrace | undefined,
   outcome: Outcome,
   original: (this: unknown) => Promise<void>,
+  ended?: (txn: TransactionTrace) => void,
 ): (this: unknown) => Promise<void> {
   return function end(this: unknown): Promise<void> {
-    if (!tracing.isActive()) return original.call(this);
+    const txn = current();
+    if (!tracing.isActive() || txn === undefined) return original.call(this);
     let span: Span;
     try {
+      info.refresh();
       span = tracing.telemetry.startSettle({
         destination: txn.destination(),
         operationName: TRANSACTION_OPERATION[outcome],
@@ -66,7 +73,13 @@ function traceOutcome(
       log.error(`transaction ${outcome} left untraced`, err);
       return original.call(this);
     }
-    return tracing.telemetry.run(span, () => original.call(this));
+    const result = tracing.telemetry.run(span, () => original.call(this));
+    if (ended === undefined) return result;
+    // A failed commit leaves the transaction open (it can still be aborted): only success ends it.
+    return Promise.resolve(result).then((value) => {
+      ended(txn);
+      return value;
+    });
   };
 }
 
@@ -78,12 +91,26 @@ export function traceTransactionObject(tracing: KafkaTracing, info: ClientInfo, 
   const traced: KafkaTransaction = { ...transaction };
   if (typeof send === 'function') traced.send = traceSend(tracing, info, send as Send, txn);
   if (typeof sendBatch === 'function') traced.sendBatch = traceSendBatch(tracing, info, sendBatch as SendBatch, txn);
-  if (typeof commit === 'function') traced.commit = traceOutcome(tracing, info, txn, 'commit', commit as End);
-  if (typeof abort === 'function') traced.abort = traceOutcome(tracing, info, txn, 'abort', abort as End);
+  if (typeof commit === 'function') traced.commit = traceOutcome(tracing, info, () => txn, 'commit', commit as End);
+  if (typeof abort === 'function') traced.abort = traceOutcome(tracing, info, () => txn, 'abort', abort as End);
   return traced;
 }
 
-/** `producer.transaction`, traced: resolves to the traced transaction object. */
+/**
+ * `commit()` / `abort()` of a producer that is its own transaction object (Confluent's): ends the transaction its
+ * traced `transaction()` opened; passes straight through when there is none.
+ */
+export function traceProducerOutcome(tracing: KafkaTracing, info: ClientInfo, outcome: Outcome, original: End): End {
+  return traceOutcome(tracing, info, () => info.transaction, outcome, original, (txn) => {
+    if (info.transaction === txn) info.transaction = undefined;
+  });
+}
+
+/**
+ * `producer.transaction`, traced: resolves to the traced transaction object. A producer whose `transaction()`
+ * resolves to the producer itself (Confluent's: one transaction at a time per producer) stays as it is, and the
+ * transaction is followed on the producer (its sends, its `commit()`/`abort()`), whose objects nothing copies.
+ */
 export function traceTransaction(
   tracing: KafkaTracing,
   info: ClientInfo,
@@ -94,6 +121,10 @@ export function traceTransaction(
     if (!tracing.isActive() || typeof pending?.then !== 'function') return pending;
     return pending.then((t) => {
       try {
+        if (t === this) {
+          info.transaction = new TransactionTrace();
+          return t;
+        }
         return traceTransactionObject(tracing, info, t);
       } catch (err) {
         log.error('transaction left untraced', err);

@@ -6,7 +6,8 @@ import type { CommitOffset, ConsumerRunConfig, ProducerBatch, ProducerRecord, Re
 import { isPatched, patchMethods } from '@brokertrace/core';
 import { traceSend, traceSendBatch } from './producer.js';
 import type { KafkaTracing } from './tracing.js';
-import { traceTransaction } from './transaction.js';
+import { traceProducerOutcome, traceTransaction } from './transaction.js';
+import type { End } from './transaction.js';
 
 type Method<A extends unknown[], R> = (this: unknown, ...args: A) => R;
 
@@ -35,24 +36,32 @@ function alreadyTraced(client: object): boolean {
 /** Traces `producer` in place with `tracing`; false when it was already traced or cannot be changed. */
 export function wrapProducer(producer: unknown, tracing: KafkaTracing, info: ClientInfo = new ClientInfo()): boolean {
   if (!recognised(producer, 'producer', ['send', 'sendBatch']) || alreadyTraced(producer)) return false;
+  info.attach(producer);
   const patched = patchMethods(producer, {
     send: (original) => traceSend(tracing, info, original as Method<[ProducerRecord], Promise<RecordMetadata[]>>),
     sendBatch: (original) => traceSendBatch(tracing, info, original as Method<[ProducerBatch], Promise<RecordMetadata[]>>),
     transaction: (original) => traceTransaction(tracing, info, original as Method<unknown[], Promise<KafkaTransaction>>),
+    // Only a producer that is its own transaction object (Confluent's) has these; a kafkajs producer has neither.
+    commit: (original) => traceProducerOutcome(tracing, info, 'commit', original as End),
+    abort: (original) => traceProducerOutcome(tracing, info, 'abort', original as End),
   });
-  if (patched) learnFromRequests(producer, info, true);
+  if (patched && info.flavour.events) learnFromRequests(producer, info, true);
   return patched;
 }
 
 /** Traces `consumer` in place with `tracing`; false when it was already traced or cannot be changed. */
 export function wrapConsumer(consumer: unknown, tracing: KafkaTracing, info: ClientInfo = new ClientInfo()): boolean {
   if (!recognised(consumer, 'consumer', ['run']) || alreadyTraced(consumer)) return false;
+  info.attach(consumer);
   const state = createConsumerState(tracing, info);
   const patched = patchMethods(consumer, {
     run: (original) => traceRun(state, original as Method<[ConsumerRunConfig?], Promise<void>>),
     commitOffsets: (original) => traceCommitOffsets(state, original as Method<[ReadonlyArray<CommitOffset>], Promise<void>>),
   });
   if (!patched) return false;
+  // Confluent's consumer has no instrumentation events (reading `consumer.events` throws): its flavour learns
+  // from the client's own config instead, and its automatic commits (librdkafka's) are not seen.
+  if (!info.flavour.events) return true;
   learnFromRequests(consumer, info, false);
   if (info.groupId === undefined) learnOnce(consumer, 'GROUP_JOIN', 'groupId', (id) => info.setGroupId(id));
   watchCommits(consumer, state);
