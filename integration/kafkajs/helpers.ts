@@ -43,7 +43,10 @@ const fromKafkajsPackage = createRequire(join(__dirname, '../../packages/kafkajs
 
 /** The part of `require('@confluentinc/kafka-javascript').KafkaJS` the tests use. */
 export interface ConfluentKafkaJS {
-  Kafka: new (config: Record<string, unknown>) => { producer(config?: object): unknown; consumer(config?: object): unknown };
+  Kafka: {
+    new (config: Record<string, unknown>): { producer(config?: object): unknown; consumer(config?: object): unknown };
+    prototype: { producer: unknown; consumer: unknown };
+  };
   logLevel: { NOTHING: number };
 }
 
