@@ -252,6 +252,27 @@ export function formatHeap(r: HeapReport): string {
   return `${r.label}: ${r.messages} messages; heap after GC (MiB) at each interval: ${r.samplesMiB.map((m) => m.toFixed(1)).join(' ')}; growth after warm-up ${r.growthMiB.toFixed(2)} MiB`;
 }
 
+/** Heap samples of a soak. */
+export const SOAK_SAMPLES = 10;
+
+/**
+ * A soak: `step(from, to)` passes messages `from`..`to-1` through the broker (sent and handled), chunk by chunk
+ * over 0..n-1; the heap is sampled after a forced GC each time another tenth is done. Prints the figures and
+ * the time; the growth is between the second sample (state full, clients warm) and the last.
+ */
+export async function soak(label: string, n: number, chunk: number, step: (from: number, to: number) => Promise<void>): Promise<HeapReport> {
+  const started = Date.now();
+  const samples: number[] = [];
+  for (let from = 0; from < n; from += chunk) {
+    const to = Math.min(n, from + chunk);
+    await step(from, to);
+    while (samples.length < SOAK_SAMPLES && to >= ((samples.length + 1) * n) / SOAK_SAMPLES) samples.push(heapUsedAfterGc() / MiB);
+  }
+  const report: HeapReport = { label, messages: n, samplesMiB: samples, growthMiB: samples[samples.length - 1]! - samples[1]! };
+  process.stdout.write(`${formatHeap(report)}; ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+  return report;
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Test messages
 
