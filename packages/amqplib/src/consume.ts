@@ -6,7 +6,6 @@ import { isThenable } from '@brokertrace/core';
 import { isMessage, messageAttributes } from './attributes.js';
 import { channelState, temporaryQueuesOf, type ChannelState } from './channel-state.js';
 import { connectionInfo } from './connection-info.js';
-import { consumeDestination, destinationFields } from './destination.js';
 import { readFacts } from './facts.js';
 import type { AmqpMessage, AnyMethod } from './internal-types.js';
 import { log } from './log.js';
@@ -16,20 +15,31 @@ import type { AmqplibTracing, TracingSource } from './tracing.js';
 
 function startProcess(tracing: AmqplibTracing, channel: object, message: AmqpMessage, queue: string) {
   const { telemetry, options } = tracing;
-  const destination = consumeDestination(message.fields.exchange, message.fields.routingKey, queue, temporaryQueuesOf(channel));
-  if (telemetry.isIgnored(destination.name) || telemetry.isIgnored(queue)) return { destination, started: undefined };
+  const destination = temporaryQueuesOf(channel).consumeDestination(message.fields.exchange, message.fields.routingKey, queue);
+  if (telemetry.isIgnored(destination.name) || (queue !== destination.name && telemetry.isIgnored(queue))) return { destination, started: undefined };
   const connection = connectionInfo(channel);
   const started = telemetry.startProcess({
-    ...destinationFields(destination),
+    destination: destination.name,
+    destinationTemplate: destination.template,
+    anonymous: destination.anonymous,
+    temporary: destination.temporary,
     // The message's context, or none: never the active one (amqplib delivers in the socket's async context).
     parent: ROOT_CONTEXT,
     facts: readFacts(message, queue, options.deadLetterIsReplay, options.redeliveries),
     carrier: message.properties?.headers,
-    attributes: messageAttributes(message, connection.spanAttributes),
+    // Ids, tags and the peer address: only for a span that records (no sampler needs them).
+    recordedAttributes: () => messageAttributes(message, connection.spanAttributes),
     metricAttributes: connection.metricAttributes,
   });
   telemetry.runHook(options.consumeHook, started.span, { message, queue });
   return { destination, started };
+}
+
+/** The handler is done with its message: a settlement from now on no longer goes on its process span. */
+function handlerDone(state: ChannelState | undefined, message: AmqpMessage, span: Span): void {
+  if (state === undefined) return;
+  const entry = state.entry(message.fields.deliveryTag);
+  if (entry?.process === span) entry.process = undefined;
 }
 
 /**
@@ -40,14 +50,14 @@ function startProcess(tracing: AmqplibTracing, channel: object, message: AmqpMes
  * handles what the handler returns handles our branch, so nothing extra is reported either. (Only a handler
  * that handles its own promise and also returns it would see one more report: README, known limits.)
  */
-function endWhenDone(tracing: AmqplibTracing, span: Span, result: unknown, done: () => void): unknown {
+function endWhenDone(tracing: AmqplibTracing, span: Span, result: unknown, state: ChannelState | undefined, message: AmqpMessage): unknown {
   if (!isThenable(result)) {
-    done();
+    handlerDone(state, message, span);
     tracing.telemetry.end(span);
     return result;
   }
   const finish = (error?: unknown) => {
-    done();
+    handlerDone(state, message, span);
     tracing.telemetry.end(span, error);
   };
   try {
@@ -108,19 +118,15 @@ export function wrapConsume(source: TracingSource, original: AnyMethod): AnyMeth
       const { span } = started;
       // noAck: the broker settled it on delivery.
       if (noAck) span.setAttribute(ATTR_BROKERTRACE_MESSAGE_SETTLEMENT, 'auto_ack');
-      const done = () => {
-        const entry = state?.entry(message.fields.deliveryTag);
-        if (entry?.process === span) entry.process = undefined;
-      };
       let result: unknown;
       try {
-        result = context.with(started.context, () => (handler as AnyMethod).apply(this, handlerArgs));
+        result = context.with(started.context, handler as AnyMethod, this, ...handlerArgs);
       } catch (error) {
-        done();
+        handlerDone(state, message, span);
         tracing.telemetry.end(span, error);
         throw error;
       }
-      return endWhenDone(tracing, span, result, done);
+      return endWhenDone(tracing, span, result, state, message);
     };
     tracedHandlers.add(traced);
     const tracedArgs = args.slice();

@@ -23,9 +23,18 @@ const REPLY_TO = 'amq.rabbitmq.reply-to';
 /** Most temporary queue names remembered per connection; the oldest is forgotten first. */
 export const MAX_TEMPORARY_QUEUES = 1000;
 
-/** Queue names a connection declared exclusive or auto-delete (or let the server name). */
+/** Most consume destinations remembered per connection (routing keys may be many); past it the memory starts over. */
+export const MAX_CACHED_DESTINATIONS = 256;
+
+/**
+ * Queue names a connection declared exclusive or auto-delete (or let the server name), and the consume
+ * destinations computed from them (by queue, exchange and routing key: every delivery of a consumer has the
+ * same three, so the name and template are built once, not per message). A new temporary queue clears them.
+ */
 export class TemporaryQueues {
   private readonly names = new Set<string>();
+  private consumed = new Map<string, Map<string, Map<string, AmqpDestination>>>();
+  private cachedCount = 0;
 
   add(name: string): void {
     if (name === '' || this.names.has(name)) return;
@@ -34,6 +43,33 @@ export class TemporaryQueues {
       if (oldest.done !== true) this.names.delete(oldest.value);
     }
     this.names.add(name);
+    this.forgetDestinations();
+  }
+
+  /** {@link consumeDestination} for this connection, remembered (bounded). */
+  consumeDestination(exchangeValue: unknown, routingKeyValue: unknown, queue: string): AmqpDestination {
+    const exchange = asString(exchangeValue);
+    const routingKey = asString(routingKeyValue);
+    let byExchange = this.consumed.get(queue);
+    let byRoutingKey = byExchange?.get(exchange);
+    const known = byRoutingKey?.get(routingKey);
+    if (known !== undefined) return known;
+    const destination = consumeDestination(exchange, routingKey, queue, this);
+    if (this.cachedCount >= MAX_CACHED_DESTINATIONS) {
+      this.forgetDestinations();
+      byExchange = byRoutingKey = undefined;
+    }
+    if (byExchange === undefined) this.consumed.set(queue, (byExchange = new Map<string, Map<string, AmqpDestination>>()));
+    if (byRoutingKey === undefined) byExchange.set(exchange, (byRoutingKey = new Map<string, AmqpDestination>()));
+    byRoutingKey.set(routingKey, destination);
+    this.cachedCount++;
+    return destination;
+  }
+
+  private forgetDestinations(): void {
+    if (this.cachedCount === 0) return;
+    this.consumed = new Map();
+    this.cachedCount = 0;
   }
 
   has(name: string): boolean {

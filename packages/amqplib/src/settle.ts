@@ -6,7 +6,7 @@ import { ATTR_MESSAGING_RABBITMQ_MESSAGE_DELIVERY_TAG } from '@brokertrace/core'
 import { isMessage } from './attributes.js';
 import { existingChannelState, temporaryQueuesOf, type Unsettled } from './channel-state.js';
 import { connectionInfo } from './connection-info.js';
-import { consumeDestination, destinationFields, type AmqpDestination } from './destination.js';
+import { consumeDestination, type AmqpDestination } from './destination.js';
 import type { AnyMethod } from './internal-types.js';
 import { log } from './log.js';
 import { shared } from './shared.js';
@@ -38,6 +38,24 @@ function callOf(method: SettleMethod, args: readonly unknown[]): SettleCall {
     case 'nackAll':
       return { operationName: 'nack', tag: undefined, multiple: true, settlement: args[0] === false ? 'nack' : 'nack_requeue' };
   }
+}
+
+/** `brokertrace.message.settlement` of each settlement, one frozen object each (never built per call). */
+const SETTLEMENT_ATTRIBUTES: Readonly<Record<AmqplibSettlement, Attributes>> = Object.freeze({
+  ack: Object.freeze({ [ATTR_BROKERTRACE_MESSAGE_SETTLEMENT]: 'ack' }),
+  nack: Object.freeze({ [ATTR_BROKERTRACE_MESSAGE_SETTLEMENT]: 'nack' }),
+  nack_requeue: Object.freeze({ [ATTR_BROKERTRACE_MESSAGE_SETTLEMENT]: 'nack_requeue' }),
+  reject: Object.freeze({ [ATTR_BROKERTRACE_MESSAGE_SETTLEMENT]: 'reject' }),
+  reject_requeue: Object.freeze({ [ATTR_BROKERTRACE_MESSAGE_SETTLEMENT]: 'reject_requeue' }),
+  auto_ack: Object.freeze({ [ATTR_BROKERTRACE_MESSAGE_SETTLEMENT]: 'auto_ack' }),
+  channel_closed: Object.freeze({ [ATTR_BROKERTRACE_MESSAGE_SETTLEMENT]: 'channel_closed' }),
+});
+
+/** The connection's span attributes and the delivery tag (none for ackAll / nackAll). */
+function settleAttributes(connection: Attributes, tag: number | undefined): Attributes {
+  const attributes: Attributes = { ...connection };
+  if (tag !== undefined && tag !== 0) attributes[ATTR_MESSAGING_RABBITMQ_MESSAGE_DELIVERY_TAG] = tag;
+  return attributes;
 }
 
 const NO_DESTINATION: AmqpDestination = Object.freeze({ name: '', template: undefined, anonymous: false, temporary: false });
@@ -74,16 +92,19 @@ function startSettleSpan(tracing: AmqplibTracing, channel: object, call: SettleC
   const { telemetry, options } = tracing;
   if (covered.length === 0 && destination.name !== '' && telemetry.isIgnored(destination.name)) return undefined;
   const connection = connectionInfo(channel);
-  const attributes: Attributes = { ...connection.spanAttributes, [ATTR_BROKERTRACE_MESSAGE_SETTLEMENT]: call.settlement };
-  if (call.tag !== undefined && call.tag !== 0) attributes[ATTR_MESSAGING_RABBITMQ_MESSAGE_DELIVERY_TAG] = call.tag;
   const messageCount = call.multiple ? covered.length : 1;
   const span = telemetry.startSettle({
-    ...destinationFields(destination),
+    destination: destination.name,
+    destinationTemplate: destination.template,
+    anonymous: destination.anonymous,
+    temporary: destination.temporary,
     operationName: call.operationName,
     // allUpTo, ackAll, nackAll settle several messages: messaging.batch.message_count, also when it is 1.
     batch: call.multiple,
     messageCount,
-    attributes,
+    // The disposition at start (a sampler may keep every nack); the tag and the peer only on a span that records.
+    attributes: SETTLEMENT_ATTRIBUTES[call.settlement],
+    recordedAttributes: () => settleAttributes(connection.spanAttributes, call.tag),
     metricAttributes: connection.metricAttributes,
   });
   telemetry.runHook(options.settleHook, span, { message: isMessage(message) ? message : undefined, queue, settlement: call.settlement, messageCount });

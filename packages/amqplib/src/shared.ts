@@ -31,9 +31,13 @@ export interface SharedState {
 // Bump the version when SharedState changes shape: two different versions then keep apart, safely.
 const KEY = Symbol.for('@brokertrace/amqplib/shared@1');
 
+// This copy's handle on the global state, once found (the global one is never replaced): no global lookup per call.
+let found: SharedState | undefined;
+
 export function shared(): SharedState {
+  if (found !== undefined) return found;
   const holder = globalThis as { [KEY]?: SharedState };
-  return (holder[KEY] ??= {
+  return (found = holder[KEY] ??= {
     tracedHandlers: new WeakSet(),
     channels: new WeakMap(),
     connections: new WeakMap(),

@@ -380,6 +380,46 @@ describe('consume', () => {
     expect(process!.name).toBe('process amq.default');
     expect(process!.attributes).toMatchObject({ 'messaging.destination.temporary': true, 'messaging.destination.anonymous': true });
   });
+
+  it('a queue declared temporary after its first deliveries is temporary from then on (destinations are remembered per connection)', async () => {
+    const ch = traceChannel(new FakeChannel());
+    await ch.consume('jobs', () => undefined);
+    ch.deliver('jobs');
+    await ch.assertQueue('jobs', { exclusive: true });
+    ch.deliver('jobs');
+    const [before, after] = t.spans();
+    expect(before!.name).toBe('process jobs');
+    expect(before!.attributes['messaging.destination.temporary']).toBeUndefined();
+    expect(after!.name).toBe('process amq.default');
+    expect(after!.attributes['messaging.destination.temporary']).toBe(true);
+  });
+
+  it('a span that does not record costs no per-message attributes: the message ids and tags are not even read', async () => {
+    const notSampled = { getTracer: () => ({ startSpan: () => trace.wrapSpanContext({ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: 0 }) }) };
+    const ch = traceChannel(new FakeChannel(), { tracerProvider: notSampled as never });
+    await ch.consume('work', (msg) => ch.ack(msg));
+    let reads = 0;
+    const message = () => ({
+      fields: { deliveryTag: 1, redelivered: false, exchange: '', routingKey: 'work', consumerTag: 'ctag-work' },
+      properties: {
+        headers: producedHeaders().headers,
+        get correlationId() {
+          reads++;
+          return 'c-1';
+        },
+      },
+      content: Buffer.from('x'),
+    });
+    ch.consumers.get('ctag-work')!(message());
+    expect(reads).toBe(0);
+    expect(ch.settled).toHaveLength(1);
+    // The same message on a span that records has them.
+    const sampled = traceChannel(new FakeChannel());
+    await sampled.consume('work', () => undefined);
+    sampled.consumers.get('ctag-work')!(message());
+    expect(reads).toBe(1);
+    expect(t.spansNamed('process work')[0]!.attributes['messaging.message.conversation_id']).toBe('c-1');
+  });
 });
 
 describe('get', () => {

@@ -1,7 +1,7 @@
 // Where a consumer span starts: ONE function resolving, from the message(s) and the ambient context, the span's
 // parent, its links, the child-or-link decision and the handler's baggage. Used by process spans (one message)
 // and batch spans (receive / process of many). No span is started and no metric recorded here.
-import { ROOT_CONTEXT, TraceFlags, isSpanContextValid, propagation, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, TraceFlags, createContextKey, isSpanContextValid, propagation, trace } from '@opentelemetry/api';
 import type { Attributes, Context, Link, SpanContext, TextMapGetter } from '@opentelemetry/api';
 import { filterBaggage } from './baggage.js';
 import { extractContext } from './extract.js';
@@ -53,9 +53,34 @@ export interface ConsumerContext {
   withContext: number;
   /** A batch's messages that no receive span counted yet, and how many of those carry a context (for the metrics). */
   uncounted?: { messages: number; withContext: number };
+  /** A batch: each message's carrier and the context extracted from it (see {@link withBatchExtractions}). */
+  extracted?: Map<unknown, Context>;
 }
 
 const BATCH_DECISION: Decision = Object.freeze({ relationship: 'link', reason: 'batch', ageMs: undefined });
+
+/**
+ * What a batch span extracted from each of its messages, kept in the context its handler runs in: a process
+ * span of one of those messages inside the batch (`inBatch`) reads it there instead of extracting it again.
+ */
+interface BatchExtractions {
+  readonly getter: TextMapGetter<unknown> | undefined;
+  readonly byCarrier: Map<unknown, Context>;
+}
+const BATCH_EXTRACTIONS = createContextKey('@brokertrace/core batch extractions');
+
+/** `ctx` (a batch span's context) with what the batch extracted, for its messages' own process spans. */
+export function withBatchExtractions(ctx: Context, resolved: ConsumerContext, getter: TextMapGetter<unknown> | undefined): Context {
+  const byCarrier = resolved.extracted;
+  if (byCarrier === undefined || byCarrier.size === 0) return ctx;
+  const extractions: BatchExtractions = { getter, byCarrier };
+  return ctx.setValue(BATCH_EXTRACTIONS, extractions);
+}
+
+function extractedInBatch(ambient: Context, carrier: unknown, getter: TextMapGetter<unknown> | undefined): Context | undefined {
+  const extractions = ambient.getValue(BATCH_EXTRACTIONS) as BatchExtractions | undefined;
+  return extractions !== undefined && extractions.getter === getter ? extractions.byCarrier.get(carrier) : undefined;
+}
 
 /** The creation context a message carries, as we may use it (valid; sampled flag cleared when not trusted). */
 export function creationContextOf(carrier: unknown, getter: TextMapGetter<unknown> | undefined, ignoreSampledFlag: boolean): SpanContext | undefined {
@@ -97,30 +122,48 @@ export function resolveConsumerContext(input: ConsumerContextInput, trust: Consu
     let links: Link[] | undefined;
     let withContext = 0;
     const uncounted = { messages: 0, withContext: 0 };
+    const extracted = new Map<unknown, Context>();
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
       const counted = m.countedByReceive === true;
       if (!counted) uncounted.messages++;
-      const creation = creationContextOf(m.carrier, input.getter, trust.ignoreIncomingSampledFlag);
+      const carrier = m.carrier;
+      if (carrier === undefined || carrier === null) continue;
+      const ctx = extractContext(carrier, input.getter, ROOT_CONTEXT);
+      extracted.set(carrier, ctx);
+      const creation = trusted(trace.getSpanContext(ctx), trust.ignoreIncomingSampledFlag);
       if (creation === undefined) continue;
       withContext++;
       if (!counted) uncounted.withContext++;
       (links ??= []).push({ context: creation, attributes: creationLinkAttributes(m.facts, messageAgeMs(m.facts.enqueuedAtMs, now), trust.followCreationSampling) });
     }
-    return { parent: ambient, links, decision: BATCH_DECISION, withContext, uncounted };
+    return { parent: ambient, links, decision: BATCH_DECISION, withContext, uncounted, extracted };
   }
 
-  const message = input.message!;
+  return resolveMessageContext(input.message!, input.destination, ambient, input.inBatch === true, input.getter, now, trust);
+}
+
+/** {@link resolveConsumerContext} for one message, without an input object per message (the process span's hot path). */
+export function resolveMessageContext(
+  message: ConsumedMessage,
+  destination: string,
+  ambient: Context,
+  inBatch: boolean,
+  getter: TextMapGetter<unknown> | undefined,
+  now: number,
+  trust: ConsumerTrust,
+): ConsumerContext {
   const facts = message.facts;
   let extracted: Context | undefined;
   let carried: SpanContext | undefined;
   let creation: SpanContext | undefined;
-  if (message.carrier !== undefined && message.carrier !== null) {
-    extracted = extractContext(message.carrier, input.getter, ROOT_CONTEXT);
+  const carrier = message.carrier;
+  if (carrier !== undefined && carrier !== null) {
+    extracted = (inBatch ? extractedInBatch(ambient, carrier, getter) : undefined) ?? extractContext(carrier, getter, ROOT_CONTEXT);
     carried = trace.getSpanContext(extracted);
     creation = trusted(carried, trust.ignoreIncomingSampledFlag);
   }
-  const decision = decideRelationship(facts, creation, trust.policy, now, facts.destination ?? input.destination, input.inBatch === true || facts.batch === true);
+  const decision = decideRelationship(facts, creation, trust.policy, now, facts.destination ?? destination, inBatch || facts.batch === true);
   let parent = ambient;
   let links: Link[] | undefined;
   if (creation !== undefined) {

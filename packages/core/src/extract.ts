@@ -18,8 +18,11 @@ import { coreLog as log } from './diagnostics.js';
 interface CarrierView {
   carrier: unknown;
   getter: TextMapGetter<unknown> | undefined;
-  /** Lowercased key -> the first two keys of that spelling; built once, on the first lookup that needs it. */
-  lowerKeys?: Map<string, string[]>;
+  /**
+   * Lowercased key -> the first two keys of that spelling; built once, on the first lookup that needs it. `null`:
+   * no key has an upper-case letter (the usual case), so a lower-case name is the only other spelling to try.
+   */
+  lowerKeys?: Map<string, string[]> | null;
   /**
    * `traceparent` was found under its exact name: the producer wrote canonical keys, so the keys it did not
    * write (often `tracestate`, `baggage`) are absent, not spelled otherwise: no case-insensitive scan for them.
@@ -48,6 +51,29 @@ function exactGet(view: CarrierView, key: string): unknown {
   return undefined;
 }
 
+/**
+ * Lowercased key -> its first two spellings, in key order; `null` (and no Map built) when no key has an
+ * upper-case letter, as in the headers most clients write.
+ */
+function caseIndex(keys: readonly unknown[]): Map<string, string[]> | null {
+  let i = 0;
+  for (; i < keys.length; i++) {
+    const k = keys[i];
+    if (typeof k === 'string' && k.toLowerCase() !== k) break;
+  }
+  if (i === keys.length) return null;
+  const index = new Map<string, string[]>();
+  for (let j = 0; j < keys.length; j++) {
+    const k = keys[j];
+    if (typeof k !== 'string') continue;
+    const lower = k.toLowerCase();
+    const spellings = index.get(lower);
+    if (spellings === undefined) index.set(lower, [k]);
+    else if (spellings.length < 2) spellings.push(k);
+  }
+  return index;
+}
+
 /** Exact key first; header names are case-insensitive in most brokers' clients, so fall back to a scan. */
 function rawGet(view: CarrierView, key: string): unknown {
   const exact = exactGet(view, key);
@@ -56,24 +82,15 @@ function rawGet(view: CarrierView, key: string): unknown {
     return exact;
   }
   if (view.canonical === true) return undefined;
-  // One pass over the keys per message, however many keys the propagators ask for (a hostile message may
+  // One read of the keys per message, however many keys the propagators ask for (a hostile message may
   // carry 100,000 headers).
   let index = view.lowerKeys;
-  if (index === undefined) {
-    index = new Map<string, string[]>();
-    const keys = rawKeys(view);
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]!;
-      if (typeof k !== 'string') continue;
-      const lower = k.toLowerCase();
-      const spellings = index.get(lower);
-      if (spellings === undefined) index.set(lower, [k]);
-      else if (spellings.length < 2) spellings.push(k);
-    }
-    view.lowerKeys = index;
-  }
+  if (index === undefined) index = view.lowerKeys = caseIndex(rawKeys(view));
+  const lowerKey = key.toLowerCase();
+  // Every key is lower-case: the lower-case name is the only spelling left (the exact one was absent or undefined).
+  if (index === null) return lowerKey === key ? undefined : exactGet(view, lowerKey);
   // The first spelling other than the exact key (which, if present, holds undefined).
-  const spellings = index.get(key.toLowerCase());
+  const spellings = index.get(lowerKey);
   if (spellings === undefined) return undefined;
   const k = spellings[0] !== key ? spellings[0] : spellings[1];
   return k === undefined ? undefined : exactGet(view, k);

@@ -6,7 +6,7 @@ import type { Attributes, Context, DiagLogger, Link, MeterProvider, Span, Tracer
 import { filterBaggage } from './baggage.js';
 import { resolveConfig } from './config.js';
 import type { ResolvedConfig } from './config.js';
-import { resolveConsumerContext } from './consumer-context.js';
+import { resolveConsumerContext, resolveMessageContext, withBatchExtractions } from './consumer-context.js';
 import type { ConsumerTrust } from './consumer-context.js';
 import { packageDiag } from './diagnostics.js';
 import { injectContext } from './inject.js';
@@ -309,10 +309,7 @@ export class MessagingTelemetry {
     // Suppressed: no span, so no decision either (and nothing recorded in the duplicate window).
     if (isSuppressed(ambient)) return { span: NON_RECORDING_SPAN, context: ambient, decision: SUPPRESSED_DECISION };
     const facts = s.facts;
-    const resolved = resolveConsumerContext(
-      { destination: s.destination, ambient, message: s, inBatch: s.inBatch, getter: s.getter, now: Date.now() },
-      this.trust,
-    );
+    const resolved = resolveMessageContext(s, s.destination, ambient, s.inBatch === true, s.getter, Date.now(), this.trust);
     const decision = resolved.decision;
     const operationName = s.operationName ?? 'process';
     const destination = this.metrics.destination(s.destination, s.destinationTemplate, s.anonymous, s.temporary);
@@ -323,7 +320,15 @@ export class MessagingTelemetry {
     if (facts.deliveryCount !== undefined) attributes[ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT] = facts.deliveryCount;
     copyAttributes(attributes, s.attributes);
     const scope = this.metrics.scope(destination, s.metricAttributes);
-    const span = this.startSpan(spanName(operationName, s, destination.template), SpanKind.CONSUMER, attributes, resolved.links, resolved.parent, s.startTime);
+    const span = this.startSpan(
+      spanName(operationName, s, destination.template),
+      SpanKind.CONSUMER,
+      attributes,
+      resolved.links,
+      resolved.parent,
+      s.startTime,
+      s.recordedAttributes,
+    );
     this.track(span, Op.Process, operationName, 'process', scope, s.startTime, 1);
     if (s.inBatch !== true && s.countedByReceive !== true && this.metrics.active) {
       this.metrics.consumed(scope, operationName, 1, resolved.withContext === 1 ? 0 : 1);
@@ -357,10 +362,12 @@ export class MessagingTelemetry {
     if (s.batch !== false) attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT] = n;
     copyAttributes(attributes, s.attributes);
     const kind = process ? SpanKind.CONSUMER : SpanKind.CLIENT;
-    const span = this.startSpan(spanName(operationName, s, destination.template), kind, attributes, resolved.links, ambient, s.startTime);
+    const span = this.startSpan(spanName(operationName, s, destination.template), kind, attributes, resolved.links, ambient, s.startTime, s.recordedAttributes);
     this.track(span, process ? Op.Process : Op.Receive, operationName, s.operationType, scope, s.startTime, n);
 
-    if (!this.metrics.active) return { span, context: trace.setSpan(ambient, span) };
+    // The handler's context keeps what was extracted, for the messages' own process spans (inBatch).
+    const handlerContext = withBatchExtractions(trace.setSpan(ambient, span), resolved, s.getter);
+    if (!this.metrics.active) return { span, context: handlerContext };
     // Each delivery is counted once: messages a receive span already counted are left out here.
     const { messages: count, withContext } = resolved.uncounted ?? { messages: n, withContext: resolved.withContext };
     if (count > 0) this.metrics.consumed(scope, operationName, count, count - withContext);
@@ -372,7 +379,7 @@ export class MessagingTelemetry {
       const ageMs = messageAgeMs(message.facts.enqueuedAtMs, now);
       if (ageMs !== undefined) this.metrics.age(scope, ageMs);
     }
-    return { span, context: trace.setSpan(ambient, span) };
+    return { span, context: handlerContext };
   }
 
   /**
@@ -432,6 +439,15 @@ export class MessagingTelemetry {
 
   private finish(span: Span, error: unknown, countSent: boolean): void {
     const state = this.stateOf(span);
+    if (state === undefined && !recording(span)) {
+      // Nothing to record on it and no metrics (see track): ending it is all there is, and ending twice is harmless.
+      try {
+        span.end();
+      } catch (err) {
+        this.log.debug('ending a span failed', err);
+      }
+      return;
+    }
     if (state === undefined) {
       if (this.endedForeign.has(span)) return;
       this.endedForeign.add(span);
@@ -483,13 +499,31 @@ export class MessagingTelemetry {
     return (provider ?? trace.getTracerProvider()).getTracer(instrumentationName, instrumentationVersion);
   }
 
-  private startSpan(name: string, kind: SpanKind, attributes: Attributes, links: Link[] | undefined, parent: Context, startTime: number | undefined): Span {
+  private startSpan(
+    name: string,
+    kind: SpanKind,
+    attributes: Attributes,
+    links: Link[] | undefined,
+    parent: Context,
+    startTime: number | undefined,
+    recorded: SpanStart['recordedAttributes'],
+  ): Span {
+    let span: Span;
     try {
-      return this.tracer.startSpan(name, { kind, attributes, links, startTime }, parent);
+      span = this.tracer.startSpan(name, { kind, attributes, links, startTime }, parent);
     } catch (err) {
       this.log.error('the tracer threw on startSpan', err);
       return NON_RECORDING_SPAN;
     }
+    // Only a span that records gets them: a span that is not sampled costs no per-message attribute object.
+    if (recorded !== undefined) {
+      try {
+        if (span.isRecording()) span.setAttributes(typeof recorded === 'function' ? recorded() : recorded);
+      } catch (err) {
+        this.log.debug('setting the recorded attributes failed', err);
+      }
+    }
+    return span;
   }
 
   /** The attributes every messaging span starts with (before the caller's own). */
@@ -525,7 +559,7 @@ export class MessagingTelemetry {
     const attributes = this.baseAttributes(s, operationName, operationType, destination);
     if (batchCount !== undefined) attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT] = batchCount;
     copyAttributes(attributes, s.attributes);
-    const span = this.startSpan(spanName(operationName, s, destination.template), kind, attributes, links, parent, s.startTime);
+    const span = this.startSpan(spanName(operationName, s, destination.template), kind, attributes, links, parent, s.startTime, s.recordedAttributes);
     this.track(span, op, operationName, operationType, this.metrics.scope(destination, s.metricAttributes), s.startTime, messageCount);
     return span;
   }
@@ -545,6 +579,9 @@ export class MessagingTelemetry {
 
   private track(span: Span, op: Op, operationName: string, operationType: string | undefined, scope: MetricScope, startTime: number | undefined, messageCount: number): void {
     if (span === NON_RECORDING_SPAN) return;
+    // A consumer or settle span that does not record, with no metrics to record: nothing would read its state.
+    // (Send and create spans keep it: a context drop warns naming their destination.)
+    if (op !== Op.Send && op !== Op.Create && !this.metrics.active && !recording(span)) return;
     const state: SpanState = { op, operationName, operationType, scope, startMs: startTime ?? nowMs(), messageCount, ended: false };
     // On the span itself (a span we just started): a WeakMap entry per message costs the GC far more.
     if (Object.isExtensible(span)) (span as TrackedSpan)[SPAN_STATE] = state;
@@ -620,6 +657,15 @@ export function isThenable(value: unknown): value is PromiseLike<unknown> {
     return typeof (value as { then?: unknown }).then === 'function';
   } catch {
     return false;
+  }
+}
+
+/** `span.isRecording()`; true (the careful answer) for a span whose isRecording throws. */
+function recording(span: Span): boolean {
+  try {
+    return span.isRecording();
+  } catch {
+    return true;
   }
 }
 

@@ -184,6 +184,12 @@ export interface SpanStart {
   /** Extra span attributes set when the span starts (so samplers see them). Never on metrics. */
   attributes?: Attributes;
   /**
+   * Span attributes no sampler needs (message ids, delivery tags, offsets, keys, peer addresses), set right after
+   * the start and only when the span records: for a span that is not sampled, they cost nothing (pass a function
+   * to build them only then). Samplers and `onStart` of span processors do not see them. Never on metrics.
+   */
+  recordedAttributes?: Attributes | (() => Attributes);
+  /**
    * Low-cardinality attributes that belong on the span AND on its metrics: `messaging.consumer.group.name`,
    * `messaging.destination.subscription.name`, `server.address`, `server.port`, `messaging.destination.partition.id`.
    * Each metric keeps only the keys its convention lists. Build the object once per client/consumer and pass

@@ -69,6 +69,22 @@ describe('extractContext', () => {
     expect(scans).toBe(1);
   });
 
+  test('a message without traceparent and with lower-case keys builds no case index (hot path)', () => {
+    const headers: Record<string, string> = {};
+    for (let i = 0; i < 1000; i++) headers[`x-header-${i}`] = 'v';
+    const set = jest.spyOn(Map.prototype, 'set');
+    try {
+      expect(extractContext(headers, undefined, ROOT_CONTEXT)).toBe(ROOT_CONTEXT);
+      expect(set.mock.calls.length).toBeLessThan(10);
+    } finally {
+      set.mockRestore();
+    }
+    // Lower-case spellings of the mixed-case interop names are still found.
+    expect(spanIdOf({ 'diagnostic-id': TP })).toBe(SPAN_ID);
+    // And with one mixed-case key, the first spelling in key order wins, as before.
+    expect(spanIdOf({ TRACEPARENT: TP, TraceParent: `00-${'1'.repeat(32)}-${'2'.repeat(16)}-01` })).toBe(SPAN_ID);
+  });
+
   test('tracestate and baggage travel with the span context; remote, flags kept', () => {
     const ctx = extractContext({ traceparent: TP, tracestate: 'v=1', baggage: 'tenant=acme' }, undefined, ROOT_CONTEXT);
     const sc = trace.getSpanContext(ctx)!;

@@ -64,3 +64,84 @@ test('a fresh message from a root: the extracted context is the parent (one cont
   expect(trace.getSpanContext(parents[0]!)).toMatchObject({ traceId: creation.traceId, spanId: creation.spanId, isRemote: true });
   expect(trace.getSpanContext(context)?.spanId).toBe('b'.repeat(16));
 });
+
+/** A tracer whose spans record (or not), remembering every span it started and the attributes it was given. */
+function spanProvider(recording: boolean, started: Array<{ span: Span; options: SpanOptions | undefined }>): TracerProvider {
+  const tracer = {
+    startSpan(_name: string, options: SpanOptions | undefined): Span {
+      const base = trace.wrapSpanContext({ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: recording ? TraceFlags.SAMPLED : TraceFlags.NONE });
+      const attributes: Record<string, unknown> = {};
+      const span = recording
+        ? (Object.assign(Object.create(base) as Span, {
+            isRecording: () => true,
+            setAttribute: (k: string, v: unknown) => ((attributes[k] = v), span),
+            setAttributes: (a: Record<string, unknown>) => (Object.assign(attributes, a), span),
+            attributes,
+          }) as Span)
+        : base;
+      started.push({ span, options });
+      return span;
+    },
+  } as unknown as Tracer;
+  return { getTracer: () => tracer };
+}
+
+test('recordedAttributes: set after the start on a span that records, never built for one that does not', () => {
+  for (const recording of [true, false]) {
+    const started: Array<{ span: Span; options: SpanOptions | undefined }> = [];
+    const m = new MessagingTelemetry({ system: 'rabbitmq', instrumentationName: 'hot-path', config: { tracerProvider: spanProvider(recording, started) } });
+    const build = jest.fn(() => ({ 'messaging.rabbitmq.message.delivery_tag': 7 }));
+    m.end(m.startProcess({ destination: 'q', carrier: headers, facts: { deliveryCount: 1 }, recordedAttributes: build }).span);
+    m.end(m.startSettle({ destination: 'q', operationName: 'ack', recordedAttributes: build }));
+    expect(build).toHaveBeenCalledTimes(recording ? 2 : 0);
+    // Samplers see the start attributes: the recorded ones are not among them.
+    for (const { options } of started) expect(options?.attributes).not.toHaveProperty(['messaging.rabbitmq.message.delivery_tag']);
+    if (recording) {
+      for (const { span } of started) expect((span as unknown as { attributes: object }).attributes).toEqual({ 'messaging.rabbitmq.message.delivery_tag': 7 });
+    }
+  }
+});
+
+test('recordedAttributes that throw are logged and left out; the span still starts and ends', () => {
+  const started: Array<{ span: Span; options: SpanOptions | undefined }> = [];
+  const m = new MessagingTelemetry({ system: 'rabbitmq', instrumentationName: 'hot-path', config: { tracerProvider: spanProvider(true, started) } });
+  const debug = jest.spyOn(m.log, 'debug').mockImplementation(() => undefined);
+  const { span } = m.startProcess({
+    destination: 'q',
+    facts: {},
+    recordedAttributes: () => {
+      throw new Error('hostile');
+    },
+  });
+  expect(span).toBe(started[0]!.span);
+  expect(debug).toHaveBeenCalledWith('setting the recorded attributes failed', expect.any(Error));
+  expect(() => m.end(span)).not.toThrow();
+});
+
+test('no meter provider and a span that does not record: nothing is kept on the span (no state per message)', () => {
+  const started: Array<{ span: Span; options: SpanOptions | undefined }> = [];
+  const m = new MessagingTelemetry({ system: 'kafka', instrumentationName: 'hot-path', config: { tracerProvider: spanProvider(false, started) } });
+  const p = m.startProcess({ destination: 'orders', carrier: headers, facts: { deliveryCount: 1 } });
+  const s = m.startSettle({ destination: 'orders', operationName: 'commit' });
+  for (const { span } of started) expect(Object.getOwnPropertySymbols(span)).toEqual([]);
+  m.end(p.span);
+  m.end(p.span);
+  m.end(s);
+});
+
+test('a message inside a batch span is not extracted a second time by its own process span', () => {
+  const m = new MessagingTelemetry({ system: 'kafka', instrumentationName: 'hot-path', config: { tracerProvider: spanProvider(false, []) } });
+  const messages = [0, 1, 2].map((i) => ({ facts: { deliveryCount: 1 }, carrier: { traceparent: `00-${creation.traceId}-${'0'.repeat(15)}${i + 1}-01` } }));
+  const extract = jest.spyOn(propagation, 'extract');
+  const batch = m.startBatch({ destination: 'orders', operationType: 'process', messages });
+  expect(extract).toHaveBeenCalledTimes(3);
+  const spans = messages.map((message) => m.startProcess({ destination: 'orders', inBatch: true, parent: batch.context, ...message }));
+  expect(extract).toHaveBeenCalledTimes(3);
+  // Each still links to its own message's creation context, as if extracted again.
+  const started: Array<{ span: Span; options: SpanOptions | undefined }> = [];
+  const again = new MessagingTelemetry({ system: 'kafka', instrumentationName: 'hot-path', config: { tracerProvider: spanProvider(false, started) } });
+  for (const message of messages) again.startProcess({ destination: 'orders', inBatch: true, parent: batch.context, ...message });
+  expect(started.map((s) => s.options?.links?.[0]?.context.spanId)).toEqual(['0000000000000001', '0000000000000002', '0000000000000003']);
+  for (const s of spans) m.end(s.span);
+  m.end(batch.span);
+});
