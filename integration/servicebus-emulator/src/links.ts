@@ -151,6 +151,16 @@ export class OutgoingLink implements Consumer {
     } catch (error) {
       delivery.update(true, outcomes.rejected({ error: asFailure(error).amqpError }).described());
     }
+    this.release(delivery);
+  }
+
+  /**
+   * The client receives in settle mode `second`: its disposition comes first, our settlement ends the exchange, and
+   * it sends no settlement after ours. rhea frees a delivery from the session's buffer (2,048 entries) only once
+   * both sides settled, so without this the link stalls after 2,048 deliveries.
+   */
+  private release(delivery: Delivery): void {
+    (delivery as unknown as { remote_settled: boolean }).remote_settled = true;
   }
 
   close(): void {
