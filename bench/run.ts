@@ -20,10 +20,11 @@ import type { BrokerAdmin, Workload } from './lib/workload.js';
  * variants run sampled only (what metrics add shows there; not sampled would double their time for the same
  * figure), `peer+metrics` only where the peer records metrics.
  */
-function variantsOf(workload: Workload, sampled: boolean): VariantKind[] {
-  const tracing: VariantKind[] = ['baseline', 'floor', 'brokertrace', 'peer'];
+function variantsOf(workload: Workload, path: PathName, sampled: boolean): VariantKind[] {
+  const peer = workload.peerMissing?.[path] === undefined;
+  const tracing: VariantKind[] = ['baseline', 'floor', 'brokertrace', ...(peer ? (['peer'] as const) : [])];
   if (!sampled) return tracing;
-  return [...tracing, 'brokertrace+metrics', ...(workload.peerRecordsMetrics ? (['peer+metrics'] as const) : [])];
+  return [...tracing, 'brokertrace+metrics', ...(peer && workload.peerRecordsMetrics ? (['peer+metrics'] as const) : [])];
 }
 const CHILD_TIMEOUT_MS = 180_000;
 const say = (line: string): void => void process.stdout.write(`${line}\n`);
@@ -129,7 +130,8 @@ async function benchBroker(broker: BrokerName, options: Options, runs: RunRecord
     return undefined;
   }
   say(`\n${broker}: starting the broker through the integration harness`);
-  const running = await startBroker(broker);
+  // The harness names brokers, the benchmark clients: a second client of a broker names its server.
+  const running = await startBroker(workload.server ?? (broker as Exclude<BrokerName, 'confluent'>));
   const settings = running.settings as unknown as BrokerSettings; // plain JSON, handed to the child processes
   say(`${broker}: ready (${running.source}) in ${running.startSeconds}s: ${JSON.stringify(settings)}`);
   try {
@@ -137,9 +139,11 @@ async function benchBroker(broker: BrokerName, options: Options, runs: RunRecord
     try {
       for (const path of paths) {
         const size = sizeOf(workload, path, options);
+        const missing = workload.peerMissing?.[path];
+        if (missing) say(`${broker} ${path}: no peer variant (${workload.peer}: ${missing})`);
         for (let round = 1; round <= options.rounds; round++) {
           for (const sampled of [true, false]) {
-            for (const variant of variantsOf(workload, sampled)) {
+            for (const variant of variantsOf(workload, path, sampled)) {
               const started = Date.now();
               const m = await measure({ broker, path, variant, sampled, settings, size }, admin, workload.peer, round, options);
               runs.push({ ...m, broker, path, variant, sampled, round });
@@ -179,17 +183,24 @@ export async function writeResults(options: Options, fresh: Stored): Promise<str
   const runs = [...stored.runs].sort((a, b) => order(a.broker) - order(b.broker));
   const brokers = (Object.keys(stored.measured) as BrokerName[]).sort((a, b) => order(a) - order(b));
   const peers = {} as Record<BrokerName, string>;
-  for (const broker of brokers) peers[broker] = (await workloadOf(broker)).peer;
+  const peerMissing: Partial<Record<BrokerName, Partial<Record<PathName, string>>>> = {};
+  for (const broker of brokers) {
+    const workload = await workloadOf(broker);
+    peers[broker] = workload.peer;
+    if (workload.peerMissing) peerMissing[broker] = workload.peerMissing;
+  }
   const cases = summarize(runs);
   const input: ReportInput = {
     cases,
     peers,
+    peerMissing,
     rounds: options.rounds,
     sizes: options.sizes,
     measured: Object.fromEntries(brokers.map((b) => [b, stored.measured[b] as BrokerMeasured])),
     kept: brokers.filter((b) => !(b in fresh.measured)),
     versions: describeVersions([
       'kafkajs',
+      '@confluentinc/kafka-javascript',
       'amqplib',
       '@aws-sdk/client-sqs',
       '@google-cloud/pubsub',

@@ -6,6 +6,8 @@ export async function workloadOf(broker: BrokerName): Promise<Workload> {
   switch (broker) {
     case 'kafka':
       return (await import('../brokers/kafka.js')).kafka;
+    case 'confluent':
+      return (await import('../brokers/confluent.js')).confluent;
     case 'rabbitmq':
       return (await import('../brokers/rabbitmq.js')).rabbitmq;
     case 'sqs':

@@ -38,6 +38,8 @@ export interface ReportInput {
   cases: CaseFigures[];
   /** The npm name of each broker's peer instrumentation (the `variant` field of its cases in the JSON). */
   peers: Record<BrokerName, string>;
+  /** Paths a broker's peer cannot run, with the reason (they have no peer variants). */
+  peerMissing: Partial<Record<BrokerName, Partial<Record<PathName, string>>>>;
   /** This run's rounds and default sizes (each broker's own are in `measured`). */
   rounds: number;
   sizes: Record<PathName, RunSize>;
@@ -72,6 +74,7 @@ export function resultsJson(input: ReportInput): object {
     versions: input.versions,
     brokers: input.brokers,
     measured: input.measured,
+    peer_missing: input.peerMissing,
     method: {
       rounds: input.rounds,
       smoke: input.smoke,
@@ -192,6 +195,8 @@ export function resultsTable(input: ReportInput): string {
       const line = targetLine(targets.find((t) => t.broker === broker && t.path === path && t.sampled === sampled));
       if (line) footer.push(line);
     }
+    const missing = input.peerMissing[broker]?.[path];
+    if (missing) footer.push(`  no peer variant: ${input.peers[broker]} ${missing}`);
     const cost = costs.filter((m) => m.broker === broker && m.path === path);
     if (cost.length > 0) {
       footer.push(`  metrics cost, sampled: ${cost.map((m) => `${m.instrumentation} ${signed(m.cpuUsPerMsg, 1)} µs, ${signed(m.heapBytesPerMsg, 0)} B per message`).join('; ')}`);

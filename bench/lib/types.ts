@@ -1,8 +1,11 @@
 // The vocabulary shared by the orchestrator (run.ts), the child that measures one run (child.ts) and the
 // per-broker workloads (brokers/*.ts). Everything that crosses the process boundary is plain JSON.
 
-/** The brokers benchmarked so far; a further broker is one file in brokers/ plus its name here. */
-export const BROKER_NAMES = ['kafka', 'rabbitmq', 'sqs', 'pubsub', 'servicebus'] as const;
+/**
+ * The brokers benchmarked so far, by client where a broker has two (`confluent`: Kafka through
+ * @confluentinc/kafka-javascript's KafkaJS API); a further one is a file in brokers/ plus its name here.
+ */
+export const BROKER_NAMES = ['kafka', 'confluent', 'rabbitmq', 'sqs', 'pubsub', 'servicebus'] as const;
 export type BrokerName = (typeof BROKER_NAMES)[number];
 
 /**

@@ -2,6 +2,7 @@
 // A workload loads its client library, our package and the peer lazily (inside functions, with `load`): the child that
 // measures a run installs the peer's require hook first, and only then may the client library be loaded.
 import { createRequire } from 'node:module';
+import type { BrokerName as ServerName } from '../../integration/harness/state.js';
 import type { Meter } from './meter.js';
 import type { BrokerSettings, ChildTask, PathName, RunSize } from './types.js';
 
@@ -22,6 +23,13 @@ export interface Workload {
   peer: string;
   /** Whether the peer records metrics (then it gets a `peer+metrics` variant too). */
   peerRecordsMetrics: boolean;
+  /**
+   * Paths the peer cannot run, each with the reason (what it breaks): they run without the `peer` variants, and the
+   * table and latest.json say why.
+   */
+  peerMissing?: Partial<Record<PathName, string>>;
+  /** The harness broker this client talks to, when it is not the one of the workload's name (a second Kafka client). */
+  server?: ServerName;
   /** The paths this client has. */
   paths: readonly PathName[];
   /**
