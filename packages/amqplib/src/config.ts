@@ -10,6 +10,7 @@ export const AMQPLIB_OPTIONS: readonly string[] = Object.freeze([
   'settleHook',
   'deadLetterIsReplay',
   'redeliveryTracking',
+  'settleSpans',
 ]);
 
 export const DEFAULT_DEAD_LETTER_IS_REPLAY = true;
@@ -20,6 +21,8 @@ export interface ResolvedAmqplibOptions {
   readonly consumeHook: AmqplibTraceConfig['consumeHook'];
   readonly settleHook: AmqplibTraceConfig['settleHook'];
   readonly deadLetterIsReplay: boolean;
+  /** `'outside-handler'`: a settlement made while its message's handler runs makes no settle span. */
+  readonly settleSpans: 'always' | 'outside-handler';
   /** Sightings of redelivered messages on queues whose broker does not count them; undefined when off. */
   readonly redeliveries: DeliveryCounter | undefined;
 }
@@ -41,6 +44,10 @@ export function resolveAmqplibOptions(config: AmqplibTraceConfig = {}, previous?
   if (replay !== undefined && typeof replay !== 'boolean') {
     throw new BrokerTraceConfigError('deadLetterIsReplay', `must be a boolean, got ${typeof replay}`);
   }
+  const settleSpans: unknown = config.settleSpans ?? 'always';
+  if (settleSpans !== 'always' && settleSpans !== 'outside-handler') {
+    throw new BrokerTraceConfigError('settleSpans', `must be 'always' or 'outside-handler', got ${JSON.stringify(settleSpans) ?? typeof settleSpans}`);
+  }
   const tracking: unknown = config.redeliveryTracking;
   let redeliveries: DeliveryCounter | undefined;
   if (tracking !== false) {
@@ -60,6 +67,7 @@ export function resolveAmqplibOptions(config: AmqplibTraceConfig = {}, previous?
     consumeHook: optionalFunction(config.consumeHook, 'consumeHook'),
     settleHook: optionalFunction(config.settleHook, 'settleHook'),
     deadLetterIsReplay: config.deadLetterIsReplay ?? DEFAULT_DEAD_LETTER_IS_REPLAY,
+    settleSpans,
     redeliveries,
   };
 }

@@ -88,8 +88,10 @@ function startSettleSpan(tracing: AmqplibTracing, channel: object, call: SettleC
     if (entry.process !== undefined) entry.process.setAttribute(ATTR_BROKERTRACE_MESSAGE_SETTLEMENT, call.settlement);
   }
   if (covered.length > 0 && covered.every((entry) => entry.ignored)) return undefined;
-  const { destination, queue } = destinationOf(channel, covered, message);
   const { telemetry, options } = tracing;
+  // Settled inside the handlers of everything it covers: their process spans hold the disposition (opt-in).
+  if (options.settleSpans === 'outside-handler' && covered.length > 0 && covered.every((entry) => entry.process !== undefined)) return undefined;
+  const { destination, queue } = destinationOf(channel, covered, message);
   if (covered.length === 0 && destination.name !== '' && telemetry.isIgnored(destination.name)) return undefined;
   const connection = connectionInfo(channel);
   const messageCount = call.multiple ? covered.length : 1;

@@ -61,6 +61,14 @@ export interface AmqplibTraceConfig extends MessagingInstrumentationConfig {
    * Default `{ maxEntries: 10000, ttlMs: 600000 }`; `false` turns counting off (every redelivery then counts 2).
    */
   redeliveryTracking?: { maxEntries?: number; ttlMs?: number } | false;
+  /**
+   * `'always'`: a settle span per `ack` / `nack` / `reject` / `ackAll` / `nackAll` call, as the messaging conventions
+   * ask. `'outside-handler'`: a settlement made while the handler of every message it covers still runs is recorded
+   * on those process spans only (`brokertrace.message.settlement`, which they carry either way), with no settle span
+   * and so no `messaging.client.operation.duration` for it (amqplib's ack waits for no broker answer: the span would
+   * time a buffered write); settlements after the handler returned still get their settle span. Default `'always'`.
+   */
+  settleSpans?: 'always' | 'outside-handler';
 }
 
 /** Options of {@link AmqplibInstrumentation}: the tracing options plus `enabled`. */

@@ -381,6 +381,28 @@ describe('consume', () => {
     expect(process!.attributes).toMatchObject({ 'messaging.destination.temporary': true, 'messaging.destination.anonymous': true });
   });
 
+  it("settleSpans 'outside-handler': an ack inside the handler goes on the process span only; one after it keeps its settle span", async () => {
+    const config = { settleSpans: 'outside-handler' as const };
+    const ch = traceChannel(new FakeChannel(), config);
+    const later: unknown[] = [];
+    await ch.consume('work', (msg) => {
+      if ((msg as { fields: { deliveryTag: number } }).fields.deliveryTag === 1) ch.nack(msg, false, false);
+      else later.push(msg);
+    });
+    ch.deliver('work', { headers: producedHeaders().headers });
+    ch.deliver('work', { headers: producedHeaders().headers });
+    ch.ack(later[0]);
+    const [inside, after] = t.spansNamed('process work');
+    expect(inside!.attributes['brokertrace.message.settlement']).toBe('nack');
+    expect(t.spansNamed('nack work')).toHaveLength(0);
+    // Settled after its handler returned: no span covers it but its own.
+    expect(after!.attributes['brokertrace.message.settlement']).toBeUndefined();
+    expect(t.spansNamed('ack work')).toHaveLength(1);
+    expect(ch.settled.map((s) => s.op)).toEqual(['nack', 'ack']);
+    expect(t.openSpans()).toHaveLength(0);
+    expect(() => traceChannel(new FakeChannel(), { settleSpans: 'never' as never })).toThrow(/settleSpans/);
+  });
+
   it('a queue declared temporary after its first deliveries is temporary from then on (destinations are remembered per connection)', async () => {
     const ch = traceChannel(new FakeChannel());
     await ch.consume('jobs', () => undefined);
