@@ -5,7 +5,7 @@ import { fork } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { workloadOf } from './lib/brokers.js';
-import { BUILD_DIR, compileChildScripts } from './lib/compile.js';
+import { BUILD_DIR, compileChildScripts, removeChildScripts } from './lib/compile.js';
 import { cleanUpBrokers, startBroker } from '../integration/harness/standalone.js';
 import { parseOptions, USAGE, type Options } from './lib/options.js';
 import { describeVersions, resultsJson, resultsTable, type ReportInput } from './lib/report.js';
@@ -234,6 +234,7 @@ async function main(): Promise<void> {
   } finally {
     cleanUpBrokers();
   }
+  if (!options.micro) removeChildScripts();
 
   // Whatever happens while reporting, what was measured is kept.
   mkdirSync(join(options.out, 'partial'), { recursive: true });
@@ -243,6 +244,7 @@ async function main(): Promise<void> {
   if (options.micro) {
     say('\nmicro-benchmark of @brokertrace/core hot path');
     await runChild<unknown>('micro', ['--out', options.out, ...(options.smoke ? ['--smoke'] : [])], options);
+    removeChildScripts();
   }
   const seconds = Math.round((Date.now() - started) / 1000);
   if (options.smoke && options.keepSmoke === false) {

@@ -106,12 +106,12 @@ export const sqs: Workload = {
   peer: '@opentelemetry/instrumentation-aws-sdk',
   peerRecordsMetrics: false, // 0.79 records no SQS metrics
   paths: ['produce-1', 'produce-10', 'consume'],
-  // moto slows down as a queue fills (here: about 0.2 s per SendMessageBatch and 1 s per ReceiveMessage with 600
-  // messages queued, on 2 shared cores), so a full run of FULL_SIZES would take hours: a few hundred per run.
+  // moto is slow and slows down as a queue fills (here: 0.2-0.5 s per SendMessageBatch and about 1 s per
+  // ReceiveMessage with 600 messages queued, on 2 shared cores): a full run of FULL_SIZES would take hours.
   fullSizes: {
-    'produce-1': { warmup: 50, measured: 250 },
-    'produce-10': { warmup: 100, measured: 600 },
-    consume: { warmup: 100, measured: 300 },
+    'produce-1': { warmup: 30, measured: 200 },
+    'produce-10': { warmup: 50, measured: 300 },
+    consume: { warmup: 50, measured: 150 },
   },
 
   admin(settings) {
