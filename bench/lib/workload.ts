@@ -2,9 +2,8 @@
 // A workload loads its client library, our package and the peer lazily (inside functions, with `load`): the child that
 // measures a run installs the peer's require hook first, and only then may the client library be loaded.
 import { createRequire } from 'node:module';
-import type { BrokerName as ServerName } from '../../integration/harness/state.js';
 import type { Meter } from './meter.js';
-import type { BrokerSettings, ChildTask, PathName, RunSize } from './types.js';
+import type { BrokerName, BrokerSettings, ChildTask, PathName, RunSize } from './types.js';
 
 /** Parent-side helper that creates and removes the topics/queues the runs use. */
 export interface BrokerAdmin {
@@ -29,7 +28,7 @@ export interface Workload {
    */
   peerMissing?: Partial<Record<PathName, string>>;
   /** The harness broker this client talks to, when it is not the one of the workload's name (a second Kafka client). */
-  server?: ServerName;
+  server?: Exclude<BrokerName, 'confluent'>;
   /** The paths this client has. */
   paths: readonly PathName[];
   /**
