@@ -59,6 +59,16 @@ const MAX_SETS_PER_SCOPE = 256;
 /** Raw destination -> resolved destination cache entries (a cache only: misses are resolved again). */
 const MAX_RESOLVED_DESTINATIONS = 2048;
 
+/** One raw destination name resolved with and without templates, shown or hidden (anonymous / temporary). */
+interface ResolvedVariants {
+  shown?: ResolvedByTemplate;
+  hidden?: ResolvedByTemplate;
+}
+interface ResolvedByTemplate {
+  none?: ResolvedDestination;
+  byTemplate?: Map<string, ResolvedDestination>;
+}
+
 interface Instruments {
   /** The meter provider is the API's no-op one (none registered): recording would do nothing, so nothing is computed. */
   noop: boolean;
@@ -134,7 +144,9 @@ function pick(destination: Attributes, metricAttributes: Attributes | undefined,
 export class MessagingMetrics {
   private provider: MeterProvider | undefined;
   private current: Instruments | undefined;
-  private resolved = new Map<string, ResolvedDestination>();
+  /** Raw name -> its resolved destinations (by hiddenness, then template). */
+  private resolved = new Map<string, ResolvedVariants>();
+  private resolvedCount = 0;
   private entries = new Map<string, DestinationEntry>();
   private overflow = new Map<string, DestinationEntry>();
   private none: DestinationEntry | undefined;
@@ -159,6 +171,7 @@ export class MessagingMetrics {
     this.maxDestinations = maxDestinations;
     this.userTemplate = userTemplate;
     this.resolved = new Map();
+    this.resolvedCount = 0;
     this.entries = new Map();
     this.overflow = new Map();
     this.none = undefined;
@@ -194,8 +207,10 @@ export class MessagingMetrics {
    */
   destination(name: string, template: string | undefined, anonymous: boolean | undefined, temporary: boolean | undefined): ResolvedDestination {
     const hidden = anonymous === true || temporary === true;
-    const cacheKey = template === undefined && !hidden ? name : name + '\u0000' + (template ?? '') + '\u0000' + (hidden ? '1' : '0');
-    let resolved = this.resolved.get(cacheKey);
+    // By name, then by hiddenness and template: no key string is built per span.
+    let variants = this.resolved.get(name);
+    const byTemplate = hidden ? variants?.hidden : variants?.shown;
+    let resolved = template === undefined ? byTemplate?.none : byTemplate?.byTemplate?.get(template);
     if (resolved !== undefined) return resolved;
     let effective = template;
     if (this.userTemplate !== undefined) {
@@ -212,7 +227,13 @@ export class MessagingMetrics {
     else if (hidden) entry = this.none ??= newEntry({ [ATTR_MESSAGING_SYSTEM]: this.system });
     else entry = this.entry(ATTR_MESSAGING_DESTINATION_NAME, name);
     resolved = { template: spanTemplate, entry };
-    if (this.resolved.size < MAX_RESOLVED_DESTINATIONS) this.resolved.set(cacheKey, resolved);
+    if (this.resolvedCount < MAX_RESOLVED_DESTINATIONS) {
+      if (variants === undefined) this.resolved.set(name, (variants = {}));
+      const into = hidden ? (variants.hidden ??= {}) : (variants.shown ??= {});
+      if (template === undefined) into.none = resolved;
+      else (into.byTemplate ??= new Map()).set(template, resolved);
+      this.resolvedCount++;
+    }
     return resolved;
   }
 
