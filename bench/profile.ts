@@ -1,6 +1,8 @@
 // Summarises V8 CPU profiles written by `run.ts --cpu-prof`: where the samples' self time went, by package and
 // by function, so that a cost can be named precisely (which function of which package).
-// Usage: scripts/pnpm exec tsx bench/profile.ts [--top N] [--match TEXT] FILE_OR_DIR...
+// Usage: scripts/pnpm exec tsx bench/profile.ts [--top N] [--match TEXT] [--under NAME,...] FILE_OR_DIR...
+// `--under` also prints the time spent inside each named function (its own code and all it calls, counted once
+// per sample however deep the recursion): a wrapper's whole cost, e.g. `--under tracedHandler,tracedSettle`.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -52,12 +54,14 @@ function selfTimes(profile: CpuProfile): Map<number, number> {
 function main(): void {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { top: { type: 'string', default: '25' }, match: { type: 'string' } },
+    options: { top: { type: 'string', default: '25' }, match: { type: 'string' }, under: { type: 'string' } },
   });
   const top = Number(values.top);
   const byPackage = new Map<string, number>();
   const byFunction = new Map<string, number>();
   const inclusive = new Map<string, number>();
+  const underNames = (values.under ?? '').split(',').filter((n) => n !== '');
+  const under = new Map<string, number>(underNames.map((n) => [n, 0]));
   let total = 0;
   const selected = files(positionals).filter((f) => values.match === undefined || f.includes(values.match));
   if (selected.length === 0) throw new Error('no .cpuprofile file given (or none matched --match)');
@@ -83,6 +87,14 @@ function main(): void {
         if (url) onStack.add(packageOf(url));
       }
       for (const pkg of onStack) inclusive.set(pkg, (inclusive.get(pkg) ?? 0) + micros);
+      if (under.size > 0) {
+        const named = new Set<string>();
+        for (let at: number | undefined = id; at !== undefined; at = parents.get(at)) {
+          const name = nodes.get(at)?.callFrame.functionName;
+          if (name !== undefined && under.has(name)) named.add(name);
+        }
+        for (const name of named) under.set(name, under.get(name)! + micros);
+      }
     }
   }
   const share = (micros: number): string => `${((micros / total) * 100).toFixed(1).padStart(5)}%`;
@@ -91,6 +103,10 @@ function main(): void {
   for (const [pkg, micros] of sorted(byPackage).slice(0, top)) process.stdout.write(`${share(micros)}  ${pkg}\n`);
   process.stdout.write('\ntime with the package on the stack (its own code and what it calls)\n');
   for (const [pkg, micros] of sorted(inclusive).slice(0, top)) process.stdout.write(`${share(micros)}  ${pkg}\n`);
+  if (under.size > 0) {
+    process.stdout.write('\ntime inside these functions (their own code and what they call)\n');
+    for (const [name, micros] of under) process.stdout.write(`${share(micros)}  ${name}\n`);
+  }
   process.stdout.write('\nself time by function\n');
   for (const [fn, micros] of sorted(byFunction).slice(0, top)) process.stdout.write(`${share(micros)}  ${fn}\n`);
 }
