@@ -32,7 +32,10 @@ export function kafkaErrorType(error: unknown): string | undefined {
     if (confluent !== undefined) return confluent;
     const name = field(current, 'name');
     const type = field(current, 'type');
-    if (typeof name === 'string' && name.startsWith('KafkaJS') && typeof type === 'string' && PROTOCOL_TYPE.test(type)) return type;
+    // (kafkajs's names never start with ERR_, librdkafka's always do.)
+    if (typeof name === 'string' && name.startsWith('KafkaJS') && typeof type === 'string' && PROTOCOL_TYPE.test(type) && !type.startsWith('ERR_')) {
+      return type;
+    }
     current = field(current, 'originalError') ?? field(current, 'cause');
   }
   return undefined;

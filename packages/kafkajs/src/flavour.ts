@@ -118,6 +118,16 @@ const KAFKAJS_NAMES: Readonly<Record<string, string>> = Object.freeze({
   ERR_TOPIC_EXCEPTION: 'INVALID_TOPIC_EXCEPTION',
 });
 
+/**
+ * Codes librdkafka has two names for: the client's `KafkaJSError` then finds no single name and sets `type` to -1
+ * (its ERR_UNKNOWN), so these are named from the code (the coordinator errors of consumer groups).
+ */
+const TWO_NAMED_CODES: Readonly<Record<number, string>> = Object.freeze({
+  14: 'GROUP_LOAD_IN_PROGRESS',
+  15: 'GROUP_COORDINATOR_NOT_AVAILABLE',
+  16: 'NOT_COORDINATOR_FOR_GROUP',
+});
+
 const LIBRDKAFKA_NAME = /^ERR__?[A-Z0-9_]{1,80}$/;
 
 function read(object: object, name: string): unknown {
@@ -153,8 +163,9 @@ export function confluentErrorType(error: object): string | undefined {
   const type = read(error, 'type');
   let librdkafkaName: string | undefined;
   if (typeof name === 'string' && name.startsWith('KafkaJS')) {
-    // The client sets `type` to the code itself (-1, ERR_UNKNOWN) when it has no name for a code.
     if (code === -1) return 'UNKNOWN';
+    // `type` is -1 (ERR_UNKNOWN) when the client found no single name for the code: one of two names, or none.
+    if (typeof type === 'number') return TWO_NAMED_CODES[code];
     librdkafkaName = typeof type === 'string' && LIBRDKAFKA_NAME.test(type) ? type : undefined;
   } else if (typeof read(error, 'errno') === 'number' && typeof read(error, 'origin') === 'string') {
     librdkafkaName = code === -1 ? 'ERR_UNKNOWN' : codeName(error, code);
