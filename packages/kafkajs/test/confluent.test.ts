@@ -43,7 +43,7 @@ class ConfluentLikeProducer {
     throw new Error('Not implemented');
   }
   send(record: ProducerRecord) {
-    for (const m of record.messages as Array<Record<string, unknown>>) {
+    for (const m of record.messages as unknown as Array<Record<string, unknown>>) {
       // What the real client does to each message object.
       m.partition = -1;
       m.timestamp = 0;
