@@ -101,7 +101,7 @@ export const confluent: Workload = {
   server: 'kafka',
   paths: ['produce-1', 'produce-100', 'consume', 'consume-batch'],
   // Each send of one waits for librdkafka's delivery report (about 100 a second here): fewer than kafkajs's 2,800.
-  fullSizes: { 'produce-1': { warmup: 100, measured: 800 } },
+  fullSizes: { 'produce-1': { warmup: 50, measured: 400 } },
   admin: (settings) => kafka.admin(settings),
 
   installPeer() {
