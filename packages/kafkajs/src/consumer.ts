@@ -121,7 +121,9 @@ function processMessage<R>(
       inBatch: batchContext !== undefined,
       facts,
       carrier: message.headers,
-      attributes: processAttributes(state, partition, message),
+      // Key, offset and client id only on a span that records (an unsampled message decodes no key); the
+      // partition, group and broker reach samplers through the metric attributes.
+      recordedAttributes: () => processAttributes(state, partition, message),
       metricAttributes: state.info.metricAttributes(partition),
     });
     telemetry.runHook(options.consumerHook, started.span, { topic, partition, message });
