@@ -5,6 +5,8 @@
 import { ServiceBusClient } from '@azure/service-bus';
 import type { ServiceBusClientOptions, ServiceBusMessage, ServiceBusReceivedMessage, ServiceBusReceiver, ServiceBusSender } from '@azure/service-bus';
 import { servicebus } from '../harness/index.js';
+// what an earlier run left in a queue (the emulator keeps messages for the whole run)
+export { drain } from '../servicebus/helpers.js';
 import { bytesDiff, indexOf, payloadOf, waitUntil } from './support';
 
 /**
@@ -16,13 +18,6 @@ export const SERVICEBUS_CI_MESSAGES = 1000;
 
 export async function servicebusClient(options?: ServiceBusClientOptions): Promise<ServiceBusClient> {
   return new ServiceBusClient((await servicebus()).connectionString, options);
-}
-
-/** Removes whatever an earlier run left in `queue` (the emulator keeps messages for the whole run). */
-export async function drain(client: ServiceBusClient, queue: string): Promise<void> {
-  const receiver = client.createReceiver(queue, { receiveMode: 'receiveAndDelete' });
-  while ((await receiver.receiveMessages(200, { maxWaitTimeInMs: 200 })).length > 0);
-  await receiver.close();
 }
 
 /** Application property values the client encodes (AMQP string, int, long, double, boolean, timestamp, null). */
