@@ -254,7 +254,7 @@ describe('Service Bus facts readers under hostile input', () => {
         check(Array.isArray(out.keys), 'keys', out.keys);
         expect(bad).toEqual([]);
       }),
-      { numRuns: 500 },
+      { numRuns: 300 },
     );
   });
 
@@ -266,7 +266,7 @@ describe('Service Bus facts readers under hostile input', () => {
         readAll(message);
         expect(snapshot(message)).toEqual(before);
       }),
-      { numRuns: 300 },
+      { numRuns: 200 },
     );
   });
 
@@ -283,7 +283,7 @@ describe('Service Bus facts readers under hostile input', () => {
         readAll(message);
         expect(writes).toEqual([]);
       }),
-      { numRuns: 300 },
+      { numRuns: 200 },
     );
   });
 
