@@ -2,8 +2,8 @@
 // handed something that is not a kafkajs client says so once and returns it untraced, never throwing.
 import { DiagLogLevel, diag } from '@opentelemetry/api';
 import { setupTestTelemetry } from '@brokertrace/testing';
-import { KafkaJsInstrumentation, TESTED_KAFKAJS_VERSIONS, traceConsumer, traceKafka, traceProducer } from '../src/index';
-import { isTestedKafkaJsVersion } from '../src/version';
+import { ConfluentKafkaJsInstrumentation, KafkaJsInstrumentation, TESTED_CONFLUENT_VERSIONS, TESTED_KAFKAJS_VERSIONS, traceConsumer, traceKafka, traceProducer } from '../src/index';
+import { isTestedConfluentVersion, isTestedKafkaJsVersion } from '../src/version';
 import { fakeProducer } from './fakes';
 
 const t = setupTestTelemetry();
@@ -45,7 +45,7 @@ function fakeModule() {
 }
 
 /** What require-in-the-middle does when the app loads kafkajs `version`. */
-function load(instrumentation: KafkaJsInstrumentation, moduleExports: object, version: string | undefined): void {
+function load(instrumentation: KafkaJsInstrumentation | ConfluentKafkaJsInstrumentation, moduleExports: object, version: string | undefined): void {
   const [definition] = instrumentation.getModuleDefinitions();
   definition!.moduleExports = moduleExports;
   definition!.patch!(moduleExports, version);
@@ -149,5 +149,40 @@ describe('an explicit wrapper handed something it does not recognise', () => {
     await traceProducer(fake.producer).send({ topic: 'orders', messages: [{ value: 'a' }] });
     expect(t.spansNamed('send orders')).toHaveLength(1);
     expect(warnings).toHaveLength(1);
+  });
+});
+
+describe('Confluent versions (ConfluentKafkaJsInstrumentation)', () => {
+  it('are the releases from 1.10.1 up to 2', () => {
+    expect(TESTED_CONFLUENT_VERSIONS).toBe('>=1.10.1 <2');
+    for (const v of ['1.10.1', '1.10.2', '1.11.0']) expect(isTestedConfluentVersion(v)).toBe(true);
+    for (const v of ['1.10.0', '1.9.1', '2.0.0', '1.10.1-rc1', undefined]) expect(isTestedConfluentVersion(v)).toBe(false);
+  });
+
+  it('patches KafkaJS.Kafka of the module; an untested version is named once and still traced', async () => {
+    const instrumentation = new ConfluentKafkaJsInstrumentation();
+    expect(instrumentation.getModuleDefinitions()[0]!.name).toBe('@confluentinc/kafka-javascript');
+    const { exports, made } = fakeModule();
+    const module = { KafkaJS: exports, Producer: class {} };
+    const plain = exports.Kafka.prototype.producer;
+    load(instrumentation, module, '1.9.0');
+    expect(exports.Kafka.prototype.producer).not.toBe(plain);
+    load(instrumentation, module, '1.9.0');
+    await new exports.Kafka().producer().send({ topic: 'orders', messages: [{ value: 'a' }] });
+    expect(made).toHaveLength(1);
+    expect(t.spansNamed('send orders')).toHaveLength(1);
+    expect(warnings).toEqual([
+      '@confluentinc/kafka-javascript 1.9.0 is outside the tested range >=1.10.1 <2; tracing it as far as it looks as expected',
+    ]);
+    instrumentation.disable();
+    expect(exports.Kafka.prototype.producer).toBe(plain);
+  });
+
+  it('a module without KafkaJS.Kafka (kafkajs-shaped) is said once and left as it is', () => {
+    const instrumentation = new ConfluentKafkaJsInstrumentation();
+    const { exports } = fakeModule();
+    load(instrumentation, exports, '1.10.1');
+    expect(warnings).toEqual(['@confluentinc/kafka-javascript 1.10.1 has no Kafka class with producer() and consumer(); left untraced']);
+    instrumentation.disable();
   });
 });
