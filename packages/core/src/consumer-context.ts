@@ -53,8 +53,8 @@ export interface ConsumerContext {
   withContext: number;
   /** A batch's messages that no receive span counted yet, and how many of those carry a context (for the metrics). */
   uncounted?: { messages: number; withContext: number };
-  /** A batch: each message's carrier and the context extracted from it (see {@link withBatchExtractions}). */
-  extracted?: Map<unknown, Context>;
+  /** A batch: each message's carrier (an object) and the context extracted from it (see {@link withBatchExtractions}). */
+  extracted?: WeakMap<object, Context>;
 }
 
 const BATCH_DECISION: Decision = Object.freeze({ relationship: 'link', reason: 'batch', ageMs: undefined });
@@ -65,21 +65,23 @@ const BATCH_DECISION: Decision = Object.freeze({ relationship: 'link', reason: '
  */
 interface BatchExtractions {
   readonly getter: TextMapGetter<unknown> | undefined;
-  readonly byCarrier: Map<unknown, Context>;
+  /** Weak: a context the handler leaves behind (a timer's) must not keep the batch's headers alive. */
+  readonly byCarrier: WeakMap<object, Context>;
 }
 const BATCH_EXTRACTIONS = createContextKey('@brokertrace/core batch extractions');
 
 /** `ctx` (a batch span's context) with what the batch extracted, for its messages' own process spans. */
 export function withBatchExtractions(ctx: Context, resolved: ConsumerContext, getter: TextMapGetter<unknown> | undefined): Context {
   const byCarrier = resolved.extracted;
-  if (byCarrier === undefined || byCarrier.size === 0) return ctx;
+  if (byCarrier === undefined) return ctx;
   const extractions: BatchExtractions = { getter, byCarrier };
   return ctx.setValue(BATCH_EXTRACTIONS, extractions);
 }
 
 function extractedInBatch(ambient: Context, carrier: unknown, getter: TextMapGetter<unknown> | undefined): Context | undefined {
   const extractions = ambient.getValue(BATCH_EXTRACTIONS) as BatchExtractions | undefined;
-  return extractions !== undefined && extractions.getter === getter ? extractions.byCarrier.get(carrier) : undefined;
+  if (extractions === undefined || extractions.getter !== getter || typeof carrier !== 'object' || carrier === null) return undefined;
+  return extractions.byCarrier.get(carrier);
 }
 
 /** The creation context a message carries, as we may use it (valid; sampled flag cleared when not trusted). */
@@ -122,7 +124,7 @@ export function resolveConsumerContext(input: ConsumerContextInput, trust: Consu
     let links: Link[] | undefined;
     let withContext = 0;
     const uncounted = { messages: 0, withContext: 0 };
-    const extracted = new Map<unknown, Context>();
+    let extracted: WeakMap<object, Context> | undefined;
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
       const counted = m.countedByReceive === true;
@@ -130,7 +132,7 @@ export function resolveConsumerContext(input: ConsumerContextInput, trust: Consu
       const carrier = m.carrier;
       if (carrier === undefined || carrier === null) continue;
       const ctx = extractContext(carrier, input.getter, ROOT_CONTEXT);
-      extracted.set(carrier, ctx);
+      if (typeof carrier === 'object') (extracted ??= new WeakMap()).set(carrier, ctx);
       const creation = trusted(trace.getSpanContext(ctx), trust.ignoreIncomingSampledFlag);
       if (creation === undefined) continue;
       withContext++;
