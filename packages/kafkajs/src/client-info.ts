@@ -1,7 +1,7 @@
 // What a kafkajs client knows about itself but does not expose: its client id, consumer group, the broker it
 // talks to and (through the cluster object its factory built, when the instrumentation saw it) the cluster id and
 // the Produce API version the broker accepts. Learned from the client's own instrumentation events and state,
-// with no extra round trip.
+// with no extra round trip; for a client without those events (Confluent's), from what its flavour reads.
 import {
   ATTR_MESSAGING_CONSUMER_GROUP_NAME,
   ATTR_MESSAGING_DESTINATION_PARTITION_ID,

@@ -1,6 +1,8 @@
 // Transactional producers: sends inside `producer.transaction()` are traced like any send (and marked
 // transactional); `commit()` and `abort()` each get a span saying what became of the transaction's messages,
 // named `commit_transaction` / `abort_transaction` so that they never mix with a consumer's offset `commit`.
+// kafkajs hands out a transaction object (traced as a copy); Confluent's producer is its own transaction object
+// (followed on the producer, whose `commit()`/`abort()` wrap.ts traces).
 import { log } from './diag.js';
 import type { Span } from '@opentelemetry/api';
 import { ATTR_MESSAGING_BATCH_MESSAGE_COUNT } from '@brokertrace/core';
