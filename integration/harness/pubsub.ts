@@ -78,7 +78,7 @@ export const pubsubDriver: BrokerDriver<'pubsub'> = {
             command: script,
             args: [`--host=127.0.0.1`, `--port=${port}`],
             // the start script passes these to the JVM; 256 MiB of heap was not enough for the 100,000-message
-            // soak (publishes timed out after ~60,000 messages), 1 GiB is (the heap grows only as needed)
+            // soak (its publishes timed out partway, after 10 minutes), 1 GiB is (the heap grows only as needed)
             env: { CLOUD_PUBSUB_EMULATOR_OPTS: '-Xmx1g -XX:+UseSerialGC -XX:TieredStopAtLevel=1' },
             cwd: dir,
             logFile: join(dir, 'server.log'),
