@@ -14,7 +14,7 @@ import { instrumentationOf, type BrokerSettings, type ChildTask } from '../lib/t
 type ServiceBus = typeof import('@azure/service-bus');
 
 /** The queue every run uses (emptied before and after each run). */
-export const SERVICEBUS_QUEUE = 'servicebus-8';
+export const SERVICEBUS_QUEUE = 'bench';
 /** Messages per `createMessageBatch` batch on `produce-100`, and at most per `receiveMessages` on `consume-batch`. */
 const BATCH = 100;
 /** Handlers `subscribe()` runs at once: the client's default is 1, which waits a round trip per message. */
