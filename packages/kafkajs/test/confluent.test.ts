@@ -255,3 +255,23 @@ describe('producing through a client that rewrites messages', () => {
     expect(commits[0]!.attributes).toMatchObject({ 'brokertrace.kafka.transaction.outcome': 'commit', 'messaging.batch.message_count': 1 });
   });
 });
+
+describe('ConfluentKafkaJsInstrumentation on a real require', () => {
+  it('patches KafkaJS.Kafka when the application requires @confluentinc/kafka-javascript, and restores it', async () => {
+    const { spawn } = await import('node:child_process');
+    const { join } = await import('node:path');
+    const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'fixtures', 'confluent-require.cjs')], {
+      cwd: join(__dirname, '..'),
+      env: { ...process.env, NODE_OPTIONS: '' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    const line = out.split('\n').find((l) => l.startsWith('RESULT '));
+    expect({ code, err: line === undefined ? err : '' }).toEqual({ code: 0, err: '' });
+    expect(JSON.parse(line!.slice('RESULT '.length))).toEqual({ patched: true, restored: true });
+  });
+});
