@@ -1,7 +1,7 @@
 // Where a consumer span starts: ONE function resolving, from the message(s) and the ambient context, the span's
 // parent, its links, the child-or-link decision and the handler's baggage. Used by process spans (one message)
 // and batch spans (receive / process of many). No span is started and no metric recorded here.
-import { ROOT_CONTEXT, TraceFlags, createContextKey, isSpanContextValid, propagation, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, TraceFlags, isSpanContextValid, propagation, trace } from '@opentelemetry/api';
 import type { Attributes, Context, Link, SpanContext, TextMapGetter } from '@opentelemetry/api';
 import { filterBaggage } from './baggage.js';
 import { extractContext } from './extract.js';
@@ -53,36 +53,9 @@ export interface ConsumerContext {
   withContext: number;
   /** A batch's messages that no receive span counted yet, and how many of those carry a context (for the metrics). */
   uncounted?: { messages: number; withContext: number };
-  /** A batch: each message's carrier (an object) and the context extracted from it (see {@link withBatchExtractions}). */
-  extracted?: WeakMap<object, Context>;
 }
 
 const BATCH_DECISION: Decision = Object.freeze({ relationship: 'link', reason: 'batch', ageMs: undefined });
-
-/**
- * What a batch span extracted from each of its messages, kept in the context its handler runs in: a process
- * span of one of those messages inside the batch (`inBatch`) reads it there instead of extracting it again.
- */
-interface BatchExtractions {
-  readonly getter: TextMapGetter<unknown> | undefined;
-  /** Weak: a context the handler leaves behind (a timer's) must not keep the batch's headers alive. */
-  readonly byCarrier: WeakMap<object, Context>;
-}
-const BATCH_EXTRACTIONS = createContextKey('@brokertrace/core batch extractions');
-
-/** `ctx` (a batch span's context) with what the batch extracted, for its messages' own process spans. */
-export function withBatchExtractions(ctx: Context, resolved: ConsumerContext, getter: TextMapGetter<unknown> | undefined): Context {
-  const byCarrier = resolved.extracted;
-  if (byCarrier === undefined) return ctx;
-  const extractions: BatchExtractions = { getter, byCarrier };
-  return ctx.setValue(BATCH_EXTRACTIONS, extractions);
-}
-
-function extractedInBatch(ambient: Context, carrier: unknown, getter: TextMapGetter<unknown> | undefined): Context | undefined {
-  const extractions = ambient.getValue(BATCH_EXTRACTIONS) as BatchExtractions | undefined;
-  if (extractions === undefined || extractions.getter !== getter || typeof carrier !== 'object' || carrier === null) return undefined;
-  return extractions.byCarrier.get(carrier);
-}
 
 /** The creation context a message carries, as we may use it (valid; sampled flag cleared when not trusted). */
 export function creationContextOf(carrier: unknown, getter: TextMapGetter<unknown> | undefined, ignoreSampledFlag: boolean): SpanContext | undefined {
@@ -124,22 +97,17 @@ export function resolveConsumerContext(input: ConsumerContextInput, trust: Consu
     let links: Link[] | undefined;
     let withContext = 0;
     const uncounted = { messages: 0, withContext: 0 };
-    let extracted: WeakMap<object, Context> | undefined;
     for (let i = 0; i < messages.length; i++) {
       const m = messages[i]!;
       const counted = m.countedByReceive === true;
       if (!counted) uncounted.messages++;
-      const carrier = m.carrier;
-      if (carrier === undefined || carrier === null) continue;
-      const ctx = extractContext(carrier, input.getter, ROOT_CONTEXT);
-      if (typeof carrier === 'object') (extracted ??= new WeakMap()).set(carrier, ctx);
-      const creation = trusted(trace.getSpanContext(ctx), trust.ignoreIncomingSampledFlag);
+      const creation = creationContextOf(m.carrier, input.getter, trust.ignoreIncomingSampledFlag);
       if (creation === undefined) continue;
       withContext++;
       if (!counted) uncounted.withContext++;
       (links ??= []).push({ context: creation, attributes: creationLinkAttributes(m.facts, messageAgeMs(m.facts.enqueuedAtMs, now), trust.followCreationSampling) });
     }
-    return { parent: ambient, links, decision: BATCH_DECISION, withContext, uncounted, extracted };
+    return { parent: ambient, links, decision: BATCH_DECISION, withContext, uncounted };
   }
 
   return resolveMessageContext(input.message!, input.destination, ambient, input.inBatch === true, input.getter, now, trust);
@@ -161,7 +129,7 @@ export function resolveMessageContext(
   let creation: SpanContext | undefined;
   const carrier = message.carrier;
   if (carrier !== undefined && carrier !== null) {
-    extracted = (inBatch ? extractedInBatch(ambient, carrier, getter) : undefined) ?? extractContext(carrier, getter, ROOT_CONTEXT);
+    extracted = extractContext(carrier, getter, ROOT_CONTEXT);
     carried = trace.getSpanContext(extracted);
     creation = trusted(carried, trust.ignoreIncomingSampledFlag);
   }

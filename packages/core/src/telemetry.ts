@@ -6,7 +6,7 @@ import type { Attributes, Context, DiagLogger, Link, MeterProvider, Span, Tracer
 import { filterBaggage } from './baggage.js';
 import { resolveConfig } from './config.js';
 import type { ResolvedConfig } from './config.js';
-import { resolveConsumerContext, resolveMessageContext, withBatchExtractions } from './consumer-context.js';
+import { resolveConsumerContext, resolveMessageContext } from './consumer-context.js';
 import type { ConsumerTrust } from './consumer-context.js';
 import { packageDiag } from './diagnostics.js';
 import { injectContext } from './inject.js';
@@ -365,8 +365,7 @@ export class MessagingTelemetry {
     const span = this.startSpan(spanName(operationName, s, destination.template), kind, attributes, resolved.links, ambient, s.startTime, s.recordedAttributes);
     this.track(span, process ? Op.Process : Op.Receive, operationName, s.operationType, scope, s.startTime, n);
 
-    // The handler's context keeps what was extracted, for the messages' own process spans (inBatch).
-    const handlerContext = withBatchExtractions(trace.setSpan(ambient, span), resolved, s.getter);
+    const handlerContext = trace.setSpan(ambient, span);
     if (!this.metrics.active) return { span, context: handlerContext };
     // Each delivery is counted once: messages a receive span already counted are left out here.
     const { messages: count, withContext } = resolved.uncounted ?? { messages: n, withContext: resolved.withContext };

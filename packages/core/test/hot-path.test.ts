@@ -128,20 +128,3 @@ test('no meter provider and a span that does not record: nothing is kept on the 
   m.end(p.span);
   m.end(s);
 });
-
-test('a message inside a batch span is not extracted a second time by its own process span', () => {
-  const m = new MessagingTelemetry({ system: 'kafka', instrumentationName: 'hot-path', config: { tracerProvider: spanProvider(false, []) } });
-  const messages = [0, 1, 2].map((i) => ({ facts: { deliveryCount: 1 }, carrier: { traceparent: `00-${creation.traceId}-${'0'.repeat(15)}${i + 1}-01` } }));
-  const extract = jest.spyOn(propagation, 'extract');
-  const batch = m.startBatch({ destination: 'orders', operationType: 'process', messages });
-  expect(extract).toHaveBeenCalledTimes(3);
-  const spans = messages.map((message) => m.startProcess({ destination: 'orders', inBatch: true, parent: batch.context, ...message }));
-  expect(extract).toHaveBeenCalledTimes(3);
-  // Each still links to its own message's creation context, as if extracted again.
-  const started: Array<{ span: Span; options: SpanOptions | undefined }> = [];
-  const again = new MessagingTelemetry({ system: 'kafka', instrumentationName: 'hot-path', config: { tracerProvider: spanProvider(false, started) } });
-  for (const message of messages) again.startProcess({ destination: 'orders', inBatch: true, parent: batch.context, ...message });
-  expect(started.map((s) => s.options?.links?.[0]?.context.spanId)).toEqual(['0000000000000001', '0000000000000002', '0000000000000003']);
-  for (const s of spans) m.end(s.span);
-  m.end(batch.span);
-});
