@@ -2,7 +2,8 @@
 // holds — publishTime, deliveryAttempt, id, orderingKey, the dead-letter source attributes and the attributes
 // object of every wrong type, null, huge, NaN, throwing getters, hostile proxies, frozen objects — the readers
 // never throw, return only values a span or core's policy can take, and never write to the message.
-import { createHash } from 'node:crypto';
+import { checkFacts, hostileObject, isSafeAttributeValue, problems, snapshot, watched } from '@brokertrace/testing';
+import type { HostileObject } from '@brokertrace/testing';
 import fc from 'fast-check';
 import { deliveryAttempt, messageFacts, processAttributes, publishTimeMs } from '../src/facts.js';
 import type { ReceivedMessage } from '../src/internal-types.js';
@@ -11,180 +12,8 @@ const FIELDS = ['id', 'publishTime', 'deliveryAttempt', 'orderingKey', 'attribut
 /** Attribute keys the readers look at (the dead-letter source), and others. */
 const ATTRIBUTE_KEYS = ['CloudPubSubDeadLetterSourceSubscription', 'CloudPubSubDeadLetterSourceDeliveryCount', 'traceparent', 'app'] as const;
 
-class HostileError extends Error {}
-
-/** An object whose every trap throws (a revoked proxy behaves the same). */
-function throwingProxy(): object {
-  return new Proxy(
-    {},
-    {
-      get: () => {
-        throw new HostileError('get');
-      },
-      has: () => {
-        throw new HostileError('has');
-      },
-      ownKeys: () => {
-        throw new HostileError('ownKeys');
-      },
-      getOwnPropertyDescriptor: () => {
-        throw new HostileError('getOwnPropertyDescriptor');
-      },
-      getPrototypeOf: () => {
-        throw new HostileError('getPrototypeOf');
-      },
-    },
-  );
-}
-
-function revoked(): object {
-  const { proxy, revoke } = Proxy.revocable({}, {});
-  revoke();
-  return proxy;
-}
-
-/** A Date whose methods throw, and one claiming to be a Date. */
-class ThrowingDate extends Date {
-  override getTime(): number {
-    throw new HostileError('getTime');
-  }
-}
-
-/** A value made only when a message is built (fast-check inspects generated values, and these throw when looked at). */
-class Lazy {
-  constructor(readonly make: () => unknown) {}
-}
-const lazy = (make: () => unknown): fc.Arbitrary<Lazy> => fc.constant(new Lazy(make));
-const unwrap = (v: unknown): unknown => (v instanceof Lazy ? v.make() : v);
-
-const weirdNumber = fc.constantFrom(NaN, Infinity, -Infinity, -0, 0, -1, 1, 1.5, 2 ** 53, 2 ** 53 + 2, -(2 ** 63), Number.MAX_VALUE, Number.MIN_VALUE);
-const weirdString = fc.oneof(
-  fc.constantFrom('', ' ', 'NaN', '0', '-1', '1e400', '0x10', '\u0000', '\ud800', 'x'.repeat(100_000)),
-  fc.string({ maxLength: 40 }),
-);
-const longLike = fc.oneof(
-  fc.bigInt().map((n) => ({ toString: () => n.toString() })),
-  lazy(() => ({
-    toString: () => {
-      throw new HostileError('toString');
-    },
-  })),
-  lazy(() => ({ toString: () => ({}) })),
-  fc.constant(Object.create(null) as object),
-);
-
-/** Any value, with the wrong types a field can hold. */
-const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
-  fc.anything({ withBigInt: true, withBoxedValues: true, withDate: true, withMap: true, withNullPrototype: true, withSet: true, withTypedArray: true, withSparseArray: true, maxDepth: 2 }),
-  weirdNumber,
-  weirdString,
-  longLike,
-  fc.date({ noInvalidDate: false }),
-  fc.constantFrom(null, undefined, Symbol('s'), () => 1, new Date(NaN), new Date(0), new Date(8.64e15)),
-  lazy(() => new ThrowingDate()),
-  fc.constant(Buffer.alloc(0)),
-  fc.uint8Array({ maxLength: 300 }).map((a) => Buffer.from(a)),
-  lazy(() => Buffer.alloc(1 << 20, 0xab)),
-  lazy(throwingProxy),
-  lazy(revoked),
-  fc.dictionary(weirdString, fc.oneof(weirdNumber, weirdString, fc.constant(null)), { maxKeys: 5 }),
-);
-
-type How = 'value' | 'throwing getter' | 'getter';
-
-/**
- * An object with some of `fields`: each a hostile value, as a data property, a getter, or a getter that throws;
- * maybe frozen (with its object-valued fields), or a proxy that throws on every access, or a revoked one.
- */
-function hostileObject(fields: readonly string[]): fc.Arbitrary<{ build: () => object; describe: string }> {
-  return fc
-    .record({
-      values: fc.dictionary(fc.constantFrom(...fields), fc.record({ value: hostileValue, how: fc.constantFrom<How>('value', 'value', 'getter', 'throwing getter') })),
-      frozen: fc.boolean(),
-      proxy: fc.constantFrom('none', 'none', 'none', 'throwing', 'revoked'),
-    })
-    .map(({ values, frozen, proxy }) => ({
-      describe: `${Object.keys(values).join(',')} frozen=${frozen} proxy=${proxy}`,
-      build: (): object => {
-        if (proxy === 'throwing') return throwingProxy();
-        if (proxy === 'revoked') return revoked();
-        const target: Record<string, unknown> = {};
-        for (const [key, field] of Object.entries(values)) {
-          const value = unwrap(field.value);
-          // defined, not assigned: `__proto__` becomes an own property, as JSON.parse makes it
-          if (field.how === 'value') Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
-          else
-            Object.defineProperty(target, key, {
-              enumerable: true,
-              get: () => {
-                if (field.how === 'throwing getter') throw new HostileError(key);
-                return value;
-              },
-            });
-        }
-        if (frozen) {
-          for (const d of Object.values(Object.getOwnPropertyDescriptors(target))) {
-            try {
-              if ('value' in d && d.value !== null && typeof d.value === 'object') Object.freeze(d.value);
-            } catch {
-              // a typed array with elements or a proxy cannot be frozen: left as it is
-            }
-          }
-          Object.freeze(target);
-        }
-        return target;
-      },
-    }));
-}
-
-/** Own properties, read without calling getters: what a reader must leave exactly as it found it. */
-const ids = new WeakMap<object, number>();
-let nextId = 0;
-/** An object's identity, without touching it (a revoked proxy throws on any access). */
-function ref(value: object): string {
-  if (!ids.has(value)) ids.set(value, ++nextId);
-  return `object #${ids.get(value)}`;
-}
-
-function snapshot(value: unknown, depth = 2): unknown {
-  if (value === null || (typeof value !== 'object' && typeof value !== 'function')) return value;
-  if (depth === 0 || typeof value === 'function') return ref(value);
-  let keys: (string | symbol)[];
-  try {
-    if (Buffer.isBuffer(value)) return `bytes ${createHash('sha1').update(value).digest('hex')}`; // contents, not the reference
-    keys = Reflect.ownKeys(value);
-  } catch {
-    return 'a proxy that throws';
-  }
-  return {
-    frozen: Object.isFrozen(value),
-    extensible: Object.isExtensible(value),
-    keys: keys.map((key) => {
-      const d = Object.getOwnPropertyDescriptor(value, key)!;
-      return [key, d.get && ref(d.get), d.set && ref(d.set), d.enumerable, d.writable, 'value' in d ? snapshot(d.value, depth - 1) : undefined];
-    }),
-  };
-}
-
-/** `target` behind a proxy that records every write (and refuses it); nested plain objects are watched too. */
-function watched<T extends object>(target: T, writes: string[]): T {
-  return new Proxy(target, {
-    set: (_t, key) => (writes.push(`set ${String(key)}`), false),
-    defineProperty: (_t, key) => (writes.push(`define ${String(key)}`), false),
-    deleteProperty: (_t, key) => (writes.push(`delete ${String(key)}`), false),
-    setPrototypeOf: () => (writes.push('setPrototypeOf'), false),
-    preventExtensions: () => (writes.push('preventExtensions'), false),
-    get: (t, key, receiver) => {
-      const v: unknown = Reflect.get(t, key, receiver);
-      // not Dates or Buffers: their methods need the real object
-      return v !== null && typeof v === 'object' && Object.getPrototypeOf(v) === Object.prototype ? watched(v, writes) : v;
-    },
-  });
-}
-
-
 /** A message whose `attributes` may themselves be a hostile object. */
-const hostileMessage = fc.record({ message: hostileObject(FIELDS), attributes: fc.option(hostileObject(ATTRIBUTE_KEYS)) }).map(({ message, attributes }) => ({
+const hostileMessage: fc.Arbitrary<HostileObject<ReceivedMessage>> = fc.record({ message: hostileObject(FIELDS), attributes: fc.option(hostileObject(ATTRIBUTE_KEYS)) }).map(({ message, attributes }) => ({
   describe: `${message.describe}${attributes ? `; attributes ${attributes.describe}` : ''}`,
   build: (): ReceivedMessage => {
     const m = message.build() as Record<string, unknown>;
@@ -198,9 +27,6 @@ const hostileMessage = fc.record({ message: hostileObject(FIELDS), attributes: f
   },
 }));
 
-const isSafeAttributeValue = (v: unknown): boolean => typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isFinite(v));
-const isId = (v: unknown): boolean => v === undefined || (typeof v === 'string' && v.length > 0 && v.length <= 256);
-
 function readAll(message: ReceivedMessage): { facts: ReturnType<typeof messageFacts>[]; attributes: Record<string, unknown>[]; time: unknown; attempt: unknown } {
   const facts = ['billing', ''].map((subscription) => messageFacts(message, subscription));
   return { facts, attributes: facts.map((f) => processAttributes(message, f)), time: publishTimeMs(message), attempt: deliveryAttempt(message) };
@@ -211,15 +37,8 @@ describe('Pub/Sub facts readers under hostile input', () => {
     fc.assert(
       fc.property(hostileMessage, ({ build }) => {
         const out = readAll(build());
-        const bad: string[] = [];
-        const check = (ok: boolean, what: string, value: unknown): void => void (ok || bad.push(`${what}: ${String(value).slice(0, 40)}`));
-        for (const facts of out.facts) {
-          check(typeof facts.destination === 'string', 'destination', facts.destination);
-          check(isId(facts.messageId), 'messageId', facts.messageId);
-          check(facts.enqueuedAtMs === undefined || (Number.isFinite(facts.enqueuedAtMs) && facts.enqueuedAtMs > 0), 'enqueuedAtMs', facts.enqueuedAtMs);
-          check(facts.deliveryCount === undefined || (Number.isSafeInteger(facts.deliveryCount) && facts.deliveryCount >= 1), 'deliveryCount', facts.deliveryCount);
-          check(facts.replayedFromDeadLetter === undefined || facts.replayedFromDeadLetter === true, 'replayedFromDeadLetter', facts.replayedFromDeadLetter);
-        }
+        const { bad, check } = problems();
+        for (const facts of out.facts) checkFacts(facts, check);
         for (const attributes of out.attributes) {
           for (const [key, v] of Object.entries(attributes)) check(isSafeAttributeValue(v) && (typeof v !== 'number' || Number.isSafeInteger(v)), key, v);
         }

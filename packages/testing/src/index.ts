@@ -210,3 +210,4 @@ export function setupTestTelemetry(options: TestTelemetryOptions = {}): TestTele
 export { suppressTracing } from '@opentelemetry/core';
 export { AlwaysOffSampler, AlwaysOnSampler, ParentBasedSampler, TraceIdRatioBasedSampler } from '@opentelemetry/sdk-trace';
 export type { ReadableSpan, Sampler as SdkSampler } from '@opentelemetry/sdk-trace';
+export * from './hostile.js';
