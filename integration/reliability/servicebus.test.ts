@@ -14,12 +14,6 @@ telemetry();
 const N = reliabilityMessages(SERVICEBUS_CI_MESSAGES);
 const QUEUE = 'reliability-sb';
 const FAULT_QUEUE = 'reliability-sb-faults';
-/**
- * Messages per receiver: the emulator stops delivering to a receiver link after 2,048 unsettled-then-settled
- * deliveries (its rhea session's outgoing buffer), so larger runs send and receive in rounds, a receiver each.
- */
-const ROUND = 2000;
-
 /** Sends 0..n-1 and receives them all through subscribe(), with a client traced with `config` (or plain). */
 async function run(n: number, config: ServiceBusConfig | undefined): Promise<{ deliveries: ServiceBusDelivery[]; unchangedInputs: boolean; leftOver: number }> {
   const client = await servicebusClient();
@@ -27,31 +21,27 @@ async function run(n: number, config: ServiceBusConfig | undefined): Promise<{ d
   try {
     await drain(client, QUEUE);
     const sender = client.createSender(QUEUE);
+    // One receiver for the whole run, however many messages.
+    const receiver = client.createReceiver(QUEUE);
     const deliveries: ServiceBusDelivery[] = [];
-    let unchangedInputs = true;
-    let leftOver = 0;
-    for (let from = 0; from < n; from += ROUND) {
-      const to = Math.min(n, from + ROUND);
-      const receiver = client.createReceiver(QUEUE);
-      let sendError: unknown;
-      const sending = sendRange(sender, from, to).catch((error: unknown) => void (sendError = error));
-      const errors: Error[] = [];
-      await subscribeUntil(
-        receiver,
-        (m) => Promise.resolve(void deliveries.push(deliveryOf(m))),
-        () => deliveries.length >= to || sendError !== undefined,
-        300_000,
-        (error) => errors.push(error),
-        () => `${deliveries.length} of ${n} delivered; processError: ${errors.map(String).join('; ').slice(0, 300)}`,
-      );
-      const sent = await sending;
-      if (sent === undefined) throw sendError;
-      // Nothing left behind, nothing delivered twice (a duplicate would be waiting now).
-      leftOver += (await receiver.receiveMessages(10, { maxWaitTimeInMs: 300 })).length;
-      // The caller's messages are as they were built (no context written into them).
-      unchangedInputs &&= sent.every((m, i) => JSON.stringify(m) === JSON.stringify(servicebusMessage(from + i)));
-      await receiver.close();
-    }
+    let sendError: unknown;
+    const sending = sendRange(sender, 0, n).catch((error: unknown) => void (sendError = error));
+    const errors: Error[] = [];
+    await subscribeUntil(
+      receiver,
+      (m) => Promise.resolve(void deliveries.push(deliveryOf(m))),
+      () => deliveries.length >= n || sendError !== undefined,
+      300_000,
+      (error) => errors.push(error),
+      () => `${deliveries.length} of ${n} delivered; processError: ${errors.map(String).join('; ').slice(0, 300)}`,
+    );
+    const sent = await sending;
+    if (sent === undefined) throw sendError;
+    // Nothing left behind, nothing delivered twice (a duplicate would be waiting now).
+    const leftOver = (await receiver.receiveMessages(10, { maxWaitTimeInMs: 300 })).length;
+    // The caller's messages are as they were built (no context written into them).
+    const unchangedInputs = sent.every((m, i) => JSON.stringify(m) === JSON.stringify(servicebusMessage(i)));
+    await receiver.close();
     await sender.close();
     return { deliveries, unchangedInputs, leftOver };
   } finally {
