@@ -118,12 +118,21 @@ export interface ConsumedFactsInput {
  * policy's id window would only repeat it. Batch links carry the record id (`topic/partition/offset`).
  */
 export function consumedFacts(input: ConsumedFactsInput): MessageFacts {
-  const earlier = retryCount(input.headers, input.retryCountHeaders) ?? 0;
+  let earlier: number;
+  let replayed: true | undefined;
+  try {
+    earlier = retryCount(input.headers, input.retryCountHeaders) ?? 0;
+    replayed = hasAnyHeader(input.headers, input.deadLetterHeaders) || undefined;
+  } catch {
+    // headers whose getters or proxy traps throw: read as holding no retry or dead-letter marker
+    earlier = 0;
+    replayed = undefined;
+  }
   return {
     destination: input.topic,
     enqueuedAtMs: timestampMs(input.timestamp),
     deliveryCount: earlier + input.seenCount,
-    replayedFromDeadLetter: hasAnyHeader(input.headers, input.deadLetterHeaders) || undefined,
+    replayedFromDeadLetter: replayed,
   };
 }
 
