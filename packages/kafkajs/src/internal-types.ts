@@ -99,7 +99,9 @@ export interface CommitOffset {
 /** A kafkajs consumer, as far as we touch it. */
 export interface KafkaConsumer {
   run(config?: ConsumerRunConfig): Promise<void>;
-  commitOffsets?(offsets: ReadonlyArray<CommitOffset>): Promise<void>;
+  // A mutable array, as both clients declare it: Confluent's typings declare a property (no method bivariance),
+  // so a readonly parameter here made `traceConsumer(confluentConsumer)` a type error.
+  commitOffsets?(offsets: CommitOffset[]): Promise<void>;
 }
 
 /** kafkajs's instrumentation events (`producer.on(producer.events.REQUEST, ...)`), read at run time only. */

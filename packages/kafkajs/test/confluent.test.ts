@@ -7,7 +7,7 @@ import { ClientInfo } from '../src/client-info';
 import { kafkaErrorType } from '../src/errors';
 import { CONFLUENT, KAFKAJS, flavourOf, groupIdOfConfig } from '../src/flavour';
 import { timestampMs, retryCount } from '../src/facts';
-import { traceConsumer, traceProducer } from '../src/index';
+import { traceConsumer, traceKafka, traceProducer } from '../src/index';
 import type { ConsumerRunConfig, ProducerBatch, ProducerRecord } from '../src/internal-types';
 import { consumed, fakeConsumer, fakeProducer } from './fakes';
 
@@ -97,6 +97,20 @@ class ConfluentLikeConsumer {
 }
 
 beforeEach(() => (touched = 0));
+
+describe("the client's own TypeScript types", () => {
+  it('traceProducer, traceConsumer and traceKafka take the real Confluent classes without a cast, and patch them', () => {
+    // Compiled by the typecheck with the client's own .d.ts: a signature of ours it does not satisfy fails there.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { KafkaJS } = require('@confluentinc/kafka-javascript') as typeof import('@confluentinc/kafka-javascript');
+    const kafka = traceKafka(new KafkaJS.Kafka({ kafkaJS: { brokers: ['127.0.0.1:1'], logLevel: KafkaJS.logLevel.NOTHING } }));
+    const producer: import('@confluentinc/kafka-javascript').KafkaJS.Producer = traceProducer(kafka.producer());
+    const consumer: import('@confluentinc/kafka-javascript').KafkaJS.Consumer = traceConsumer(kafka.consumer({ kafkaJS: { groupId: 'types' } }));
+    const plain = new KafkaJS.Kafka({ kafkaJS: { brokers: ['127.0.0.1:1'], logLevel: KafkaJS.logLevel.NOTHING } });
+    expect(producer.send).not.toBe(plain.producer().send);
+    expect(consumer.run).not.toBe(plain.consumer({ kafkaJS: { groupId: 'types' } }).run);
+  });
+});
 
 describe('recognising the client', () => {
   it('tells Confluent KafkaJS-API clients from kafkajs ones by _getInternalClient and dependentAdmin', () => {
