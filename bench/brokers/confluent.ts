@@ -51,9 +51,7 @@ async function consume(task: ChildTask, meter: Meter, confluent: KafkaJS.Kafka, 
     kafkaJS: { groupId: `${task.destination}-group`, fromBeginning: true, maxBytesPerPartition: MAX_BYTES_PER_PARTITION },
   });
   const brokertrace = instrumentation === 'brokertrace' ? (load('@brokertrace/kafkajs') as BrokertraceKafka) : undefined;
-  // The cast: @brokertrace/kafkajs's consumer type wants commitOffsets(readonly CommitOffset[]), Confluent's takes a
-  // mutable array, so TypeScript refuses the call (at run time they are the same).
-  if (brokertrace) consumer = brokertrace.traceConsumer(consumer as unknown as Parameters<BrokertraceKafka['traceConsumer']>[0]) as unknown as typeof consumer;
+  if (brokertrace) consumer = brokertrace.traceConsumer(consumer);
   const floor = instrumentation === 'floor' ? new Floor('kafka', task.destination, 'send') : undefined;
   const countdown = new ConsumeCountdown(task.size, meter);
   let bytes = 0; // the handler reads each message, as an application would
