@@ -5,7 +5,7 @@ import type { Context, TextMapGetter } from '@opentelemetry/api';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import fc from 'fast-check';
-import { setupTestTelemetry } from '@brokertrace/testing';
+import { revoked, setupTestTelemetry, throwingProxy } from '@brokertrace/testing';
 import {
   BROKER_LIMITS,
   DeliveryCounter,
@@ -192,28 +192,8 @@ describe('invalid UTF-8 and wrong types', () => {
     expect(Buffer.from(fields.baggage ?? '', 'utf8').toString('utf8')).toBe(fields.baggage ?? '');
   });
 
-  const revoked = Proxy.revocable({}, {});
-  revoked.revoke();
-  const throwingProxy = new Proxy(
-    {},
-    {
-      get: () => {
-        throw new Error('get');
-      },
-      has: () => {
-        throw new Error('has');
-      },
-      ownKeys: () => {
-        throw new Error('ownKeys');
-      },
-      getPrototypeOf: () => {
-        throw new Error('getPrototypeOf');
-      },
-      getOwnPropertyDescriptor: () => {
-        throw new Error('getOwnPropertyDescriptor');
-      },
-    },
-  );
+  const revokedProxy = revoked();
+  const throwing = throwingProxy();
   const throwingGetter = Object.defineProperty({ '!': 'longstr' }, 'value', {
     enumerable: true,
     get: () => {
@@ -265,8 +245,8 @@ describe('invalid UTF-8 and wrong types', () => {
     ['SQS, StringValue a number', { DataType: 'String', StringValue: 42 }],
     ['SQS, BinaryValue a string', { DataType: 'Binary', BinaryValue: TP }],
     ['SQS, no value', { DataType: 'String' }],
-    ['revoked Proxy', revoked.proxy],
-    ['Proxy throwing on every trap', throwingProxy],
+    ['revoked Proxy', revokedProxy],
+    ['Proxy throwing on every trap', throwing],
     ['throwing getter', throwingGetter],
     ['throwing toString/toPrimitive', throwingToString],
     ['Object.create(null)', Object.create(null) as unknown],
@@ -293,8 +273,8 @@ describe('invalid UTF-8 and wrong types', () => {
     ['a function', () => ({ traceparent: TP })],
     ['an array', [TP]],
     ['a Buffer', Buffer.from(TP)],
-    ['a Proxy throwing on every trap', throwingProxy],
-    ['a revoked Proxy', revoked.proxy],
+    ['a Proxy throwing on every trap', throwing],
+    ['a revoked Proxy', revokedProxy],
     ['a Map with non-string keys', new Map<unknown, unknown>([[1, TP], [Symbol('traceparent'), TP], [{}, TP]])],
     ['a Set', new Set([TP])],
     ['a Promise', Promise.resolve({ traceparent: TP })],
