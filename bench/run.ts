@@ -5,6 +5,7 @@ import { fork } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { workloadOf } from './lib/brokers.js';
+import { checkMetrics, checkSpans } from './lib/checks.js';
 import { BUILD_DIR, compileChildScripts, removeChildScripts } from './lib/compile.js';
 import { cleanUpBrokers, startBroker, type RunningBroker } from '../integration/harness/standalone.js';
 import { parseOptions, USAGE, type Options } from './lib/options.js';
@@ -12,7 +13,7 @@ import { describeVersions, resultsJson, resultsTable, type ReportInput } from '.
 import { currentCommit, mergeStored, readStored, type BrokerMeasured, type Stored } from './lib/results.js';
 import { summarize } from './lib/stats.js';
 import { overheadChart } from './lib/svg.js';
-import { BROKER_NAMES, instrumentationOf, withMetrics, type BrokerName, type BrokerSettings, type ChildTask, type Measurement, type PathName, type RunRecord, type RunSize, type VariantKind } from './lib/types.js';
+import { BROKER_NAMES, withMetrics, type BrokerName, type BrokerSettings, type ChildTask, type Measurement, type PathName, type RunRecord, type RunSize, type VariantKind } from './lib/types.js';
 import type { BrokerAdmin, Workload } from './lib/workload.js';
 
 /**
@@ -61,36 +62,11 @@ function runChild<T>(script: string, args: string[], options: Options): Promise<
   });
 }
 
-/** A run must show that its variant really did (or did not) trace; figures of a mute instrumentation would lie. */
-function checkSpans(task: ChildTask, m: Measurement): void {
-  const traced = instrumentationOf(task.variant) !== 'none' && task.sampled;
-  if (traced && m.spansExported === 0) throw new Error(`${task.broker} ${task.path} ${task.variant}: no span exported, the variant did not trace`);
-  if (!traced && m.spansExported > 0) throw new Error(`${task.broker} ${task.path} ${task.variant}: ${m.spansExported} spans exported while nothing should be recorded`);
-}
-
-/**
- * Likewise for metrics: a metrics variant must have recorded data points through its own instrumentation's
- * meter (brokertrace's scopes are named `@brokertrace/<package>`; the peer's, its npm name), and no other
- * variant any (they run without a meter provider).
- */
-function checkMetrics(task: ChildTask, m: Measurement, peer: string): void {
-  const scopes = Object.keys(m.metricPoints);
-  const label = `${task.broker} ${task.path} ${task.variant}`;
-  if (!withMetrics(task.variant)) {
-    if (scopes.length > 0) throw new Error(`${label}: metric data points recorded without a meter provider (${scopes.join(', ')})`);
-    return;
-  }
-  const own = (scope: string): boolean => (instrumentationOf(task.variant) === 'brokertrace' ? scope.startsWith('@brokertrace/') : scope === peer);
-  if (!scopes.some(own)) {
-    throw new Error(`${label}: no metric data point recorded by the instrumentation (scopes with points: ${scopes.join(', ') || 'none'}); it did not get the meter provider`);
-  }
-}
-
 /**
  * One measured run on a destination of its own, prepared before and deleted after. A failed run is retried twice
  * on a fresh destination (a broker hiccup should not cost a whole benchmark); a third failure is a real one.
  */
-async function measure(base: Omit<ChildTask, 'destination'>, admin: BrokerAdmin, peer: string, round: number, options: Options): Promise<Measurement> {
+async function measure(base: Omit<ChildTask, 'destination'>, admin: BrokerAdmin, workload: Workload, round: number, options: Options): Promise<Measurement> {
   const { broker, path, variant, sampled, size } = base;
   for (let attempt = 1; ; attempt++) {
     // Kafka topic names allow [a-zA-Z0-9._-] only.
@@ -109,8 +85,8 @@ async function measure(base: Omit<ChildTask, 'destination'>, admin: BrokerAdmin,
       if (reply.ok) throw error;
     });
     if (reply.ok) {
-      checkSpans(task, reply.measurement);
-      checkMetrics(task, reply.measurement, peer);
+      checkSpans(workload, task, reply.measurement);
+      checkMetrics(task, reply.measurement, workload.peer);
       return reply.measurement;
     }
     if (attempt >= 3) throw new Error(`${broker} ${path} ${variant} failed three times:\n${reply.error}`);
@@ -170,12 +146,13 @@ async function benchBroker(broker: BrokerName, options: Options, runs: RunRecord
           for (const sampled of [true, false]) {
             for (const variant of variantsOf(workload, path, sampled)) {
               const started = Date.now();
-              const m = await measure({ broker, path, variant, sampled, settings, size }, admin, workload.peer, round, options);
+              const m = await measure({ broker, path, variant, sampled, settings, size }, admin, workload, round, options);
               runs.push({ ...m, broker, path, variant, sampled, round });
               say(
                 `${broker} ${path} round ${round}/${options.rounds} ${sampled ? 'sampled' : 'not sampled'} ${variant}: ` +
                   `${(m.cpuMicros / m.messages).toFixed(1)} µs/msg, ${Math.round((m.messages * 1000) / m.wallMs)} msgs/s, ` +
                   `${Math.round(m.allocatedBytes / m.messages)} B/msg, ${(m.spansExported / m.totalMessages).toFixed(2)} spans/msg` +
+                  `${m.linksExported ? `, ${(m.linksExported / m.totalMessages).toFixed(2)} links/msg` : ''}` +
                   `${withMetrics(variant) ? `, ${Object.values(m.metricPoints).reduce((a, b) => a + b, 0)} metric points` : ''} (${((Date.now() - started) / 1000).toFixed(1)}s)`,
               );
             }
@@ -240,9 +217,23 @@ export async function writeResults(options: Options, fresh: Stored): Promise<str
   };
   writeFileSync(join(options.out, 'latest.json'), `${JSON.stringify(resultsJson(input), null, 2)}\n`);
   writeFileSync(join(options.out, 'runs.json'), `${JSON.stringify(runs, null, 2)}\n`);
-  writeFileSync(join(options.out, 'overhead.svg'), overheadChart(cases, `brokertrace vs the floor and ${Object.values(peers).join(', ')}`));
+  writeFileSync(join(options.out, 'overhead.svg'), overheadChart(cases, peers));
   return resultsTable(input);
+}
 
+/**
+ * `--render`: draws overhead.svg again from the runs kept in `out` (runs.json, with latest.json beside it), without
+ * measuring anything or touching the other files: for a change to the chart alone.
+ */
+async function renderChart(out: string): Promise<void> {
+  const { runs } = readStored(out);
+  if (runs.length === 0) throw new Error(`--render: no runs.json and latest.json in ${out}`);
+  const order = (broker: string): number => (BROKER_NAMES as readonly string[]).indexOf(broker);
+  const sorted = [...runs].sort((a, b) => order(a.broker) - order(b.broker));
+  const peers: Partial<Record<BrokerName, string>> = {};
+  for (const broker of new Set(sorted.map((r) => r.broker))) peers[broker] = (await workloadOf(broker)).peer;
+  writeFileSync(join(out, 'overhead.svg'), overheadChart(summarize(sorted), peers));
+  say(`${join(out, 'overhead.svg')} drawn from ${runs.length} runs`);
 }
 
 /**
@@ -279,6 +270,7 @@ async function eachBroker(brokers: readonly BrokerName[], concurrency: number, b
 
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
+  if (options.render) return renderChart(options.out);
   const started = Date.now();
   if (!options.sources) compileChildScripts();
   mkdirSync(join(options.out, ...(options.cpuProf ? ['profiles'] : [])), { recursive: true });

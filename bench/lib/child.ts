@@ -19,6 +19,7 @@ async function main(): Promise<Measurement> {
   const measurement: Measurement = {
     ...figures,
     spansExported: sdk.exporter.spans,
+    linksExported: sdk.exporter.links,
     totalMessages: task.size.warmup + task.size.measured,
     metricPoints: await sdk.metricPoints(),
   };

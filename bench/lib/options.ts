@@ -16,6 +16,7 @@ export const USAGE = `usage: tsx bench/run.ts [options]   (from the repository r
                     published figures use the build)
   --merge           keep the results of the brokers not measured now in <out> (latest.json, runs.json, the chart):
                     the brokers measured replace theirs (whole brokers: not with --path, --smoke or --sources)
+  --render          measure nothing: draw <out>/overhead.svg again from <out>/runs.json (default out: bench/results)
   --out DIR         where results go (default bench/results for a full run, bench/results/partial when
                     --broker/--path select part of it (unless --merge) or with --sources, a temporary directory for
                     --smoke)`;
@@ -60,6 +61,8 @@ export interface Options {
   full: boolean;
   /** Keep the results in `out` of the brokers not measured now (`--merge`). */
   merge: boolean;
+  /** Only draw the chart again from the runs kept in `out` (`--render`). */
+  render: boolean;
   sizes: Record<PathName, RunSize>;
 }
 
@@ -83,6 +86,7 @@ export function parseOptions(argv: string[]): Options {
       'cpu-prof': { type: 'boolean', default: false },
       'no-micro': { type: 'boolean', default: false },
       merge: { type: 'boolean', default: false },
+      render: { type: 'boolean', default: false },
       sources: { type: 'boolean', default: false },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
@@ -98,6 +102,9 @@ export function parseOptions(argv: string[]): Options {
   if (!Number.isInteger(rounds) || rounds < 1) throw new Error(`--rounds: a whole number >= 1, got "${values.rounds}"`);
   if (values.merge && (values.smoke || values.sources || values.path !== undefined)) {
     throw new Error('--merge: replaces whole brokers with published figures, so not with --path, --smoke or --sources');
+  }
+  if (values.render && (values.smoke || values.merge || values.broker !== undefined || values.path !== undefined)) {
+    throw new Error('--render: draws the chart of every run kept in --out, so not with --smoke, --merge, --broker or --path');
   }
   const full = !values.smoke && !values.sources && values.broker === undefined && values.path === undefined;
   const out =
@@ -117,6 +124,7 @@ export function parseOptions(argv: string[]): Options {
     keepSmoke: values.out !== undefined,
     full,
     merge: values.merge,
+    render: values.render,
     sizes: values.smoke ? SMOKE_SIZES : FULL_SIZES,
   };
 }

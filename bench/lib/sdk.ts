@@ -16,12 +16,14 @@ import {
   type SpanExporter,
 } from '@opentelemetry/sdk-trace';
 
-/** Drops every span; counts them so a run can prove that its variant really traced. */
+/** Drops every span; counts them, and their links, so a run can prove that its variant really traced. */
 export class CountingDropExporter implements SpanExporter {
   spans = 0;
+  links = 0;
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
     this.spans += spans.length;
+    for (const span of spans) this.links += span.links.length;
     resultCallback({ code: ExportResultCode.SUCCESS });
   }
 

@@ -77,6 +77,11 @@ export interface Measurement {
   allocatedBytes: number;
   /** Spans that reached the exporter, warm-up included: proves the variant really traced (0 for baseline). */
   spansExported: number;
+  /**
+   * Links on those spans: what a batch-receive instrumentation records per message (a link on the receive span)
+   * where it makes no span per message. Absent from runs measured before it was counted.
+   */
+  linksExported?: number;
   /** Messages the whole child handled (warm-up included), for spans per message. */
   totalMessages: number;
   /**

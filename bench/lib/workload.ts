@@ -17,6 +17,14 @@ export interface BrokerAdmin {
   close(): Promise<void>;
 }
 
+/** Least a peer records per message (warm-up included) where it does not make one span per message. */
+export interface PeerRecords {
+  spansPerMessage: number;
+  /** Links per message on its spans (a batch receive span links each message it received). */
+  linksPerMessage?: number;
+  why: string;
+}
+
 export interface Workload {
   /** The npm name of the instrumentation a user would pick today for this client (the `peer` variant). */
   peer: string;
@@ -27,6 +35,11 @@ export interface Workload {
    * table and latest.json say why.
    */
   peerMissing?: Partial<Record<PathName, string>>;
+  /**
+   * What a sampled run of the peer records at least, per message, on the paths where that is not one span per
+   * message (the default): checked after every run (lib/checks.ts), with the reason.
+   */
+  peerRecords?: Partial<Record<PathName, PeerRecords>>;
   /** The harness broker this client talks to, when it is not the one of the workload's name (a second Kafka client). */
   server?: Exclude<BrokerName, 'confluent'>;
   /** The paths this client has. */
