@@ -1,5 +1,6 @@
 // The Kafka-specific options, validated once (core validates the shared ones) and resolved to their defaults.
 import { BROKER_LIMITS, BrokerTraceConfigError } from '@brokertrace/core';
+import { HeaderMarkers } from './facts.js';
 import type { KafkaJsConfig } from './types.js';
 
 export const DEFAULT_RETRY_COUNT_HEADERS: ReadonlyArray<string> = Object.freeze(['x-retry-count', 'retry-count', 'retry_topic-attempts']);
@@ -28,6 +29,8 @@ export interface ResolvedKafkaOptions {
   readonly captureMessageKey: boolean;
   readonly retryCountHeaders: ReadonlyArray<string>;
   readonly deadLetterHeaders: ReadonlyArray<string>;
+  /** Both lists, compiled for reading each consumed message in one pass over its keys. */
+  readonly markers: HeaderMarkers;
   readonly deliveryTracking: { readonly maxEntries: number; readonly ttlMs: number };
   readonly maxRecordBytes: number;
   readonly producerHook: KafkaJsConfig['producerHook'];
@@ -77,11 +80,14 @@ export function resolveKafkaOptions(config: KafkaJsConfig = {}): ResolvedKafkaOp
     throw new BrokerTraceConfigError('deliveryTracking', 'must be an object');
   }
   const t = (tracking ?? {}) as { maxEntries?: unknown; ttlMs?: unknown };
+  const retryCountHeaders = headerNames(config.retryCountHeaders, 'retryCountHeaders', DEFAULT_RETRY_COUNT_HEADERS);
+  const deadLetterHeaders = headerNames(config.deadLetterHeaders, 'deadLetterHeaders', DEFAULT_DEAD_LETTER_HEADERS);
   return {
     clientId: config.clientId,
     captureMessageKey: config.captureMessageKey ?? true,
-    retryCountHeaders: headerNames(config.retryCountHeaders, 'retryCountHeaders', DEFAULT_RETRY_COUNT_HEADERS),
-    deadLetterHeaders: headerNames(config.deadLetterHeaders, 'deadLetterHeaders', DEFAULT_DEAD_LETTER_HEADERS),
+    retryCountHeaders,
+    deadLetterHeaders,
+    markers: new HeaderMarkers(retryCountHeaders, deadLetterHeaders),
     deliveryTracking: {
       maxEntries: positiveInteger(t.maxEntries, 'deliveryTracking.maxEntries', DEFAULT_DELIVERY_TRACKING.maxEntries),
       ttlMs: positiveInteger(t.ttlMs, 'deliveryTracking.ttlMs', DEFAULT_DELIVERY_TRACKING.ttlMs),

@@ -70,19 +70,28 @@ function handOverCount(state: ConsumerState, topic: string, partition: number, o
   return 1 + (record ? state.redeliveries.record(key()) : state.redeliveries.peek(key()) + 1);
 }
 
-/** The facts of one message handed over; `record: false` leaves the delivery counter as it is. */
-function deliveryFacts(state: ConsumerState, topic: string, partition: number, message: ConsumedMessage, record = true): MessageFacts {
-  const { options } = state.tracing;
+/** The facts of one message handed over (its delivery recorded); `seen`: its hand-over count, when known. */
+function deliveryFacts(state: ConsumerState, topic: string, partition: number, message: ConsumedMessage, seen?: number): MessageFacts {
   return consumedFacts({
     topic,
     partition,
     offset: message.offset,
     timestamp: message.timestamp,
     headers: message.headers,
-    seenCount: handOverCount(state, topic, partition, message.offset, record),
-    retryCountHeaders: options.retryCountHeaders,
-    deadLetterHeaders: options.deadLetterHeaders,
+    seenCount: seen ?? handOverCount(state, topic, partition, message.offset),
+    markers: state.tracing.options.markers,
   });
+}
+
+/** A message's facts read before it is handed over, and the hand-over count they assume (not recorded). */
+interface Preview {
+  readonly facts: MessageFacts;
+  readonly seen: number;
+}
+
+function preview(state: ConsumerState, topic: string, partition: number, message: ConsumedMessage): Preview {
+  const seen = handOverCount(state, topic, partition, message.offset, false);
+  return { facts: deliveryFacts(state, topic, partition, message, seen), seen };
 }
 
 function consumerAttributes(state: ConsumerState, attributes: Attributes): Attributes {
@@ -172,10 +181,12 @@ export class BatchTrace {
   /** Index of the first message not yet counted, in the batch's offset order (counted in order). */
   private next = 0;
 
+  /** `previews`: each message's facts as read for the batch span's links, reused when it is handed over. */
   constructor(
     readonly state: ConsumerState,
     readonly batch: ConsumedBatch,
     readonly context: Context,
+    private readonly previews: ReadonlyMap<ConsumedMessage, Preview> = new Map(),
   ) {}
 
   /** Counts `message` (and any earlier one not counted yet) as handed over; its facts. */
@@ -216,7 +227,16 @@ export class BatchTrace {
   }
 
   private count(message: ConsumedMessage): MessageFacts {
-    const facts = deliveryFacts(this.state, this.batch.topic, this.batch.partition, message);
+    const { state, batch } = this;
+    const previewed = this.previews.get(message);
+    let facts: MessageFacts;
+    if (previewed === undefined) {
+      facts = deliveryFacts(state, batch.topic, batch.partition, message);
+    } else {
+      // The headers were read for the links: only the hand-over count is recorded now, and it may have moved.
+      const seen = handOverCount(state, batch.topic, batch.partition, message.offset);
+      facts = seen === previewed.seen ? previewed.facts : { ...previewed.facts, deliveryCount: (previewed.facts.deliveryCount ?? previewed.seen) - previewed.seen + seen };
+    }
     this.facts.set(message, facts);
     return facts;
   }
@@ -249,10 +269,13 @@ function traceEachBatch(state: ConsumerState, handler: EachBatch, autoResolve: b
       state.info.refresh();
       const partitionId = String(partition);
       const links = new Array<{ facts: MessageFacts; carrier: unknown }>();
+      const previews = new Map<ConsumedMessage, Preview>();
       for (const message of messages) {
         if (!isMessage(message)) continue;
         // What its delivery count will be once handed over; recorded only then (see BatchTrace).
-        const facts = deliveryFacts(state, topic, partition, message, false);
+        const previewed = preview(state, topic, partition, message);
+        previews.set(message, previewed);
+        const { facts } = previewed;
         // A Kafka record is named by its partition and offset (there is no message id to make up).
         const linkAttributes: Attributes = { [ATTR_MESSAGING_DESTINATION_PARTITION_ID]: partitionId };
         const offset = offsetNumber(message.offset);
@@ -269,7 +292,7 @@ function traceEachBatch(state: ConsumerState, handler: EachBatch, autoResolve: b
         metricAttributes: state.info.metricAttributes(partition),
       });
       tracing.telemetry.runHook(tracing.options.batchHook, started.span, { topic, partition, messages });
-      trace = new BatchTrace(state, batch, started.context);
+      trace = new BatchTrace(state, batch, started.context, previews);
       batches().set(batch, trace);
       const resolveOffset = (payload as { resolveOffset?: unknown }).resolveOffset;
       if (typeof resolveOffset === 'function') {

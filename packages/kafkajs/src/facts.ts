@@ -76,16 +76,22 @@ function countFromValue(value: unknown): number | undefined {
  */
 const ATTEMPT_NUMBER_HEADERS: ReadonlySet<string> = new Set(['retry_topic-attempts']);
 
+/** The count one header holds: its first valid value, as {@link retryCount} reads it. */
+function countOf(name: string, raw: KafkaHeaderValue): number | undefined {
+  const values: ReadonlyArray<unknown> = Array.isArray(raw) ? raw : [raw];
+  for (const value of values) {
+    const n = countFromValue(value);
+    if (n !== undefined) return ATTEMPT_NUMBER_HEADERS.has(name.toLowerCase()) ? Math.max(0, n - 1) : n;
+  }
+  return undefined;
+}
+
 /** Earlier attempts recorded by a retry-topic pattern: the first of `names` that holds a valid count. */
 export function retryCount(headers: KafkaHeaders | undefined, names: ReadonlyArray<string>): number | undefined {
   if (!headers) return undefined;
   for (const name of names) {
-    const raw = findHeader(headers, name);
-    const values: ReadonlyArray<unknown> = Array.isArray(raw) ? raw : [raw];
-    for (const value of values) {
-      const n = countFromValue(value);
-      if (n !== undefined) return ATTEMPT_NUMBER_HEADERS.has(name.toLowerCase()) ? Math.max(0, n - 1) : n;
-    }
+    const n = countOf(name, findHeader(headers, name));
+    if (n !== undefined) return n;
   }
   return undefined;
 }
@@ -99,6 +105,68 @@ export function hasAnyHeader(headers: KafkaHeaders | undefined, names: ReadonlyA
   return false;
 }
 
+/**
+ * The retry-count and dead-letter header names of one configuration, compiled for reading every message in one
+ * pass over its header keys: a message carrying none of them (the common case) costs one lower-casing and one
+ * lookup per key, and no allocation, whatever the number of names configured. Reads as {@link retryCount} and
+ * {@link hasAnyHeader} do: an exact key wins over one that differs only in case, names are tried in order.
+ */
+export class HeaderMarkers {
+  /** Retry names first, then dead-letter names: the slots a message's keys are matched to. */
+  private readonly names: ReadonlyArray<string>;
+  private readonly retryNames: number;
+  private readonly slotsByLowerName = new Map<string, number[]>();
+
+  constructor(retryCountHeaders: ReadonlyArray<string>, deadLetterHeaders: ReadonlyArray<string>) {
+    this.names = [...retryCountHeaders, ...deadLetterHeaders];
+    this.retryNames = retryCountHeaders.length;
+    this.names.forEach((name, slot) => {
+      const lower = name.toLowerCase();
+      const slots = this.slotsByLowerName.get(lower);
+      if (slots) slots.push(slot);
+      else this.slotsByLowerName.set(lower, [slot]);
+    });
+  }
+
+  /** Earlier attempts (0 when no header says) and whether the message was replayed from a dead-letter topic. */
+  read(headers: KafkaHeaders | undefined): { earlier: number; replayed: boolean } {
+    const found = headers ? this.match(headers) : undefined;
+    if (found === undefined) return NO_MARKERS;
+    let earlier = 0;
+    for (let slot = 0; slot < this.retryNames; slot++) {
+      const n = found[slot] === undefined ? undefined : countOf(this.names[slot]!, found[slot]!.value);
+      if (n !== undefined) {
+        earlier = n;
+        break;
+      }
+    }
+    let replayed = false;
+    for (let slot = this.retryNames; slot < this.names.length; slot++) {
+      if (found[slot] !== undefined && found[slot]!.value !== undefined) replayed = true;
+    }
+    return { earlier, replayed };
+  }
+
+  /** Per slot, the value of the key that names it (exact match first); undefined when no key names any. */
+  private match(headers: KafkaHeaders): Array<{ value: KafkaHeaderValue; exact: boolean } | undefined> | undefined {
+    let found: Array<{ value: KafkaHeaderValue; exact: boolean } | undefined> | undefined;
+    for (const key of Object.keys(headers)) {
+      const slots = this.slotsByLowerName.get(key.toLowerCase());
+      if (slots === undefined) continue;
+      found ??= new Array(this.names.length);
+      for (const slot of slots) {
+        const exact = this.names[slot] === key;
+        const held = found[slot];
+        // the first key in the object's order that matches, unless a later one matches exactly
+        if (held === undefined || (exact && !held.exact)) found[slot] = { value: headers[key], exact };
+      }
+    }
+    return found;
+  }
+}
+
+const NO_MARKERS = Object.freeze({ earlier: 0, replayed: false });
+
 /** Everything the policy needs about one consumed message. */
 export interface ConsumedFactsInput {
   readonly topic: string;
@@ -108,8 +176,8 @@ export interface ConsumedFactsInput {
   readonly headers: KafkaHeaders | undefined;
   /** Times this consumer has been handed the offset (from the delivery counter), 1 the first time. */
   readonly seenCount: number;
-  readonly retryCountHeaders: ReadonlyArray<string>;
-  readonly deadLetterHeaders: ReadonlyArray<string>;
+  /** The configured retry-count and dead-letter header names. */
+  readonly markers: HeaderMarkers;
 }
 
 /**
@@ -118,21 +186,18 @@ export interface ConsumedFactsInput {
  * policy's id window would only repeat it. Batch links carry the record id (`topic/partition/offset`).
  */
 export function consumedFacts(input: ConsumedFactsInput): MessageFacts {
-  let earlier: number;
-  let replayed: true | undefined;
+  let markers: { earlier: number; replayed: boolean };
   try {
-    earlier = retryCount(input.headers, input.retryCountHeaders) ?? 0;
-    replayed = hasAnyHeader(input.headers, input.deadLetterHeaders) || undefined;
+    markers = input.markers.read(input.headers);
   } catch {
     // headers whose getters or proxy traps throw: read as holding no retry or dead-letter marker
-    earlier = 0;
-    replayed = undefined;
+    markers = NO_MARKERS;
   }
   return {
     destination: input.topic,
     enqueuedAtMs: timestampMs(input.timestamp),
-    deliveryCount: earlier + input.seenCount,
-    replayedFromDeadLetter: replayed,
+    deliveryCount: markers.earlier + input.seenCount,
+    replayedFromDeadLetter: markers.replayed || undefined,
   };
 }
 

@@ -10,7 +10,7 @@
 import { HostileError, checkFacts, hostileObject, hostileValue, isSafeAttributeValue, problems, snapshot, unwrap, watched } from '@brokertrace/testing';
 import fc from 'fast-check';
 import { DEFAULT_DEAD_LETTER_HEADERS, DEFAULT_RETRY_COUNT_HEADERS } from '../src/config.js';
-import { consumedFacts, findHeader, hasAnyHeader, keyToString, payloadBytes, recordId, retryCount, timestampMs } from '../src/facts.js';
+import { consumedFacts, findHeader, hasAnyHeader, HeaderMarkers, keyToString, payloadBytes, recordId, retryCount, timestampMs } from '../src/facts.js';
 import type { KafkaHeaders } from '../src/internal-types.js';
 
 /** Header names the readers look for (and case variants, since a miss searches case-insensitively), and others. */
@@ -26,6 +26,7 @@ const HEADERS = [
 ] as const;
 const RETRY_NAMES = [...DEFAULT_RETRY_COUNT_HEADERS, 'delivery-count'];
 const DEAD_LETTER_NAMES = [...DEFAULT_DEAD_LETTER_HEADERS];
+const MARKERS = new HeaderMarkers(RETRY_NAMES, DEAD_LETTER_NAMES);
 
 /** A count header value as a client hands it over: text, 4- or 8-byte big-endian, in a Buffer or not, repeated or not. */
 const countValue = fc.oneof(
@@ -104,7 +105,7 @@ function readAll(headers: object | undefined, lazyTimestamp: unknown, lazyKey: u
   const facts = [1, 2].flatMap((seenCount) => {
     // the facts of a message are read whatever its headers throw: no exception for the input's own throws here
     try {
-      return [consumedFacts({ topic: 'orders', partition: 0, offset: '42', timestamp, headers: h, seenCount, retryCountHeaders: RETRY_NAMES, deadLetterHeaders: DEAD_LETTER_NAMES })];
+      return [consumedFacts({ topic: 'orders', partition: 0, offset: '42', timestamp, headers: h, seenCount, markers: MARKERS })];
     } catch (err) {
       t.push(err);
       return [];
@@ -166,7 +167,7 @@ describe('Kafka facts readers under hostile input, both clients\u2019 message sh
   });
 
   test('the readers give known values for both clients\u2019 well-formed shapes', () => {
-    const input = { topic: 't', partition: 0, offset: '1', seenCount: 1, retryCountHeaders: RETRY_NAMES, deadLetterHeaders: DEAD_LETTER_NAMES };
+    const input = { topic: 't', partition: 0, offset: '1', seenCount: 1, markers: MARKERS };
     // kafkajs: string header values, a decimal timestamp
     expect(consumedFacts({ ...input, timestamp: '1700000000000', headers: { 'x-retry-count': '2', 'kafka_dlt-original-topic': 'orders' } })).toEqual({
       destination: 't',

@@ -1,6 +1,6 @@
 import { BrokerTraceConfigError } from '@brokertrace/core';
 import { DEFAULT_RETRY_COUNT_HEADERS, resolveKafkaOptions } from '../src/config';
-import { consumedFacts, findHeader, hasAnyHeader, keyToString, retryCount, timestampMs } from '../src/facts';
+import { consumedFacts, findHeader, hasAnyHeader, HeaderMarkers, keyToString, retryCount, timestampMs } from '../src/facts';
 import { recordLimits } from '../src/producer';
 import { PACKAGE_VERSION } from '../src/version';
 import { KafkaJsInstrumentation, traceConsumer, traceProducer } from '../src/index';
@@ -58,8 +58,7 @@ describe('facts', () => {
       timestamp: '1000',
       headers: { 'x-retry-count': '2' },
       seenCount: 2,
-      retryCountHeaders: ['x-retry-count'],
-      deadLetterHeaders: ['dlt'],
+      markers: new HeaderMarkers(['x-retry-count'], ['dlt']),
     });
     expect(facts).toEqual({ destination: 'orders', messageId: undefined, enqueuedAtMs: 1000, deliveryCount: 4, replayedFromDeadLetter: undefined });
   });
