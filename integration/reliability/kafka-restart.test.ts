@@ -130,7 +130,7 @@ const APPS: Record<ClientLibrary['name'], RestartApp[]> = {
   confluent: [
     // librdkafka's defaults (message.timeout.ms 300 s, unlimited retries): it holds the messages of a send until
     // the broker is back and delivers them then. No send call fails: the send that meets the restart is only
-    // delayed (measured: the longest send about as long as the restart, 5 to 16 s), and the consumer goes on.
+    // delayed (measured: the longest send about as long as the restart, 5 to 18 s), and the consumer goes on.
     confluentApp("librdkafka's defaults: sends wait out the restart, none fails", undefined, (plain, traced, failedSendErrorTypes) => {
       for (const run of [plain, traced]) {
         expect(run.failedSendCalls).toBe(0);
