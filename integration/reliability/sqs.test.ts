@@ -1,19 +1,25 @@
 // SQS (@aws-sdk/client-sqs + @brokertrace/sqs): tracing never harms messages, and faults inside the tracing
-// never change what the application sees. Against the harness's SQS (moto), FIFO queues.
+// never change what the application sees. Against the harness's SQS (moto), standard and FIFO queues.
 import { ChangeMessageVisibilityCommand } from '@aws-sdk/client-sqs';
 import type { Message } from '@aws-sdk/client-sqs';
 import { processMessage, sqsTracing } from '@brokertrace/sqs';
 import type { SqsConfig } from '@brokertrace/sqs';
 import { FaultError, describeTracingFaults, ledgerProvider, orderViolations, reliabilityMessages, telemetry } from './support';
 import type { Fault } from './support';
-import { SQS_CI_MESSAGES, SQS_FIFO_MESSAGES, deleteQueue, deliveryOf, receiveAll, sendRange, sqsClient, sqsDiffs, testQueue } from './sqs-support';
+import { SQS_CI_MESSAGES, SQS_FIFO_MESSAGES, deleteQueue, deliveryOf, flowRange, receiveAll, sendRange, sqsClient, sqsDiffs, testQueue, testQueues } from './sqs-support';
 import type { SqsDelivery } from './sqs-support';
 
 telemetry();
 
 const N = reliabilityMessages(SQS_CI_MESSAGES);
 
-/** Sends 0..n-1 and receives them all, through clients traced with `config` (or plain). */
+/** Queues a standard run spreads its messages over (moto's cost grows with each queue's depth: flowRange). */
+const QUEUES = 4;
+
+/**
+ * Sends 0..n-1 and receives them all, through clients traced with `config` (or plain): standard, in groups of
+ * 10 over four queues (flowRange); FIFO, all sent to one queue first, then received (group order over a backlog).
+ */
 async function run(n: number, config: SqsConfig | undefined, fifo: boolean): Promise<SqsDelivery[]> {
   const producer = await sqsClient();
   const consumer = await sqsClient();
@@ -22,17 +28,22 @@ async function run(n: number, config: SqsConfig | undefined, fifo: boolean): Pro
     producer.middlewareStack.use(plugin);
     consumer.middlewareStack.use(plugin);
   }
-  const url = await testQueue(producer, config ? 'traced' : 'plain', fifo);
+  const urls = await testQueues(producer, config ? 'traced' : 'plain', fifo ? 1 : QUEUES, fifo);
   try {
     const deliveries: SqsDelivery[] = [];
     const handle = (m: Message): void => void deliveries.push(deliveryOf(m));
-    await sendRange(producer, url, 0, n, fifo);
-    await receiveAll(consumer, url, n, config ? (m) => processMessage(m, undefined, handle) : handle);
+    const consume = config ? (m: Message) => processMessage(m, undefined, handle) : handle;
+    if (fifo) {
+      await sendRange(producer, urls[0]!, 0, n, true);
+      await receiveAll(consumer, urls[0]!, n, consume);
+    } else {
+      await flowRange(producer, consumer, urls, 0, n, consume);
+    }
     // anything left (a duplicate) would show now
-    await receiveAll(consumer, url, 1, handle, 1500);
+    await Promise.all(urls.map((url) => receiveAll(consumer, url, 1, handle, 1500)));
     return deliveries;
   } finally {
-    await deleteQueue(producer, url);
+    await Promise.all(urls.map((url) => deleteQueue(producer, url)));
     producer.destroy();
     consumer.destroy();
   }
