@@ -1,7 +1,8 @@
 // Jest global teardown of the `integration` project: stops every broker the setup started (jest runs
 // it whether tests passed or failed), then the reaper, and removes the run dir.
 import { rmSync } from 'node:fs';
-import { release, stopReaper } from './lifecycle';
+import { pgidFilesIn, release, stopReaper } from './lifecycle';
+import { killServersNow } from './process';
 import { readState, STATE_ENV, type BrokerEntry, type BrokerName } from './state';
 
 export default async function globalTeardown(): Promise<void> {
@@ -14,6 +15,8 @@ export default async function globalTeardown(): Promise<void> {
       release(name as BrokerName, entry as BrokerEntry<BrokerName>, handles[name as BrokerName]?.stopDocker),
     ),
   );
+  // servers a test file started for itself (privateBroker) and could not stop, e.g. from a crashed worker
+  killServersNow(pgidFilesIn(state.runDir));
   stopReaper(state.reaperPid);
   if (Object.keys(state.brokers).length > 0) {
     process.stdout.write(`brokertrace harness: brokers stopped in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);

@@ -1,12 +1,12 @@
 // The harness's API for integration tests: connection settings of the brokers this run started
 // (see integration/README.md), unique names, and a few levers for fault tests.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startNative, stopNative } from './driver';
+import { startNative, stopNative, type NativePlan } from './driver';
 import { DRIVERS } from './lifecycle';
-import { run, sleep } from './process';
-import { readState, type BrokerEntry, type BrokerName, type NativeServer } from './state';
+import { killServersNow, run, sleep } from './process';
+import { readState, type BrokerEntry, type BrokerName, type NativeServer, type SettingsOf } from './state';
 
 export type { KafkaSettings, PubsubSettings, RabbitmqSettings, ServicebusSettings, SqsSettings } from './state';
 
@@ -78,8 +78,9 @@ function nativeOf<B extends BrokerName>(name: B): { entry: BrokerEntry<B>; serve
 }
 
 /**
- * Stops a native broker (gracefully, then SIGKILL). Its port and data stay reserved for `startBroker`.
- * Brokers are shared by the test files of a run: run fault tests alone, or in a file of their own per broker.
+ * Stops the run's shared native broker (gracefully, then SIGKILL). Its port and data stay reserved for
+ * `startBroker`. Every test file of that broker sees the outage: a fault test that can use a broker of its own
+ * should (`privateBroker`); Kafka's restart test uses this one.
  */
 export async function stopBroker<B extends BrokerName>(name: B): Promise<void> {
   const { server } = nativeOf(name);
@@ -137,4 +138,72 @@ export async function dropServicebusConnections(entity?: string): Promise<number
 /** Ends every lock of one queue or subscription (`topic/Subscriptions/name`) now, as if it had expired. */
 export async function expireServicebusLocks(entity: string): Promise<number> {
   return Number((await servicebusLever(`/locks/expire?entity=${encodeURIComponent(entity)}`)).expired);
+}
+
+/** A native server of one test file's own, with its levers (see `privateBroker`). */
+export interface PrivateBroker<B extends BrokerName> {
+  /** Connection settings, as `sqs()` or `pubsub()` give for the shared broker. */
+  settings: SettingsOf[B];
+  /** Stops the server (gracefully, then SIGKILL); its port stays its own for `start`. */
+  stop(): Promise<void>;
+  /** Starts it again on the same port; resolves when a real client gets an answer. */
+  start(): Promise<void>;
+  /** `stop`, `downMs` of downtime, `start`. */
+  restart(options?: { downMs?: number }): Promise<void>;
+  /** Kills the server for good (call it in `afterAll` or a `finally`); never throws, may be called again. */
+  dispose(): Promise<void>;
+}
+
+/** The servers of this worker not yet disposed: killed on the worker's exit whatever happens. */
+const privateServers = new Set<NativeServer>();
+let exitHookInstalled = false;
+
+/**
+ * Starts a native server for the calling test file alone, on free loopback ports, so a fault test can stop and
+ * start it while other files use the run's shared one. Its process-group files live under the run dir, so the
+ * reaper and the global teardown kill it too if the test never gets to `dispose` (a crashed worker).
+ */
+export async function privateBroker<B extends 'sqs' | 'pubsub'>(name: B): Promise<PrivateBroker<B>> {
+  const driver = DRIVERS[name];
+  const dir = join(readState().runDir, 'private', uniqueName(name));
+  mkdirSync(dir, { recursive: true });
+  const plan: NativePlan<B> = await driver.planNative(dir);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => killServersNow([...privateServers].flatMap((server) => server.processes.map((p) => p.pidFile))));
+  }
+  privateServers.add(plan.server);
+  try {
+    await startNative(driver, plan);
+  } catch (error) {
+    privateServers.delete(plan.server);
+    throw error;
+  }
+  let disposed = false;
+  const live = (): void => {
+    if (disposed) throw new Error(`${name}: this private broker was disposed`);
+  };
+  const broker: PrivateBroker<B> = {
+    settings: plan.settings,
+    async stop() {
+      live();
+      await stopNative(driver, plan.server);
+    },
+    async start() {
+      live();
+      await startNative(driver, plan);
+    },
+    async restart(options = {}) {
+      await broker.stop();
+      if (options.downMs) await sleep(options.downMs);
+      await broker.start();
+    },
+    async dispose() {
+      if (disposed) return;
+      disposed = true;
+      await stopNative(driver, plan.server);
+      privateServers.delete(plan.server);
+    },
+  };
+  return broker;
 }

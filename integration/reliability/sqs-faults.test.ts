@@ -1,15 +1,14 @@
-// SQS endpoint unreachable, then back: the harness's moto is stopped while the application sends and receives,
-// and started again on the same port. Traced and untraced, the application sees the same failures (the SDK's
+// SQS endpoint unreachable, then back: a moto of this file's own (privateBroker) is stopped while the application
+// sends and receives, and started again on the same port. Traced and untraced, the application sees the same failures (the SDK's
 // own error objects, passed through unchanged), recovers the same way, and gets every message sent once the
 // endpoint is back; in the traced run no span is left open and every failed call's span says why.
-// This file stops the run's shared SQS: run it alone when other SQS tests could run at the same time
-// (integration/README.md, "Fault tests").
 import { CreateQueueCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { ATTR_ERROR_TYPE } from '@brokertrace/core';
 import { processMessage, sqsTracing } from '@brokertrace/sqs';
 import { SpanStatusCode } from '@opentelemetry/api';
-import { startBroker, stopBroker, uniqueName } from '../harness/index';
+import { privateBroker, uniqueName } from '../harness/index';
+import type { PrivateBroker } from '../harness/index';
 import { quietDiag, telemetry } from './support';
 import { deliveryOf, receiveAll, sendRange, sqsClient, sqsDiffs, sqsMessage } from './sqs-support';
 
@@ -64,9 +63,9 @@ async function attempt(call: string, seen: Set<unknown>, failures: Failure[], fn
   }
 }
 
-async function outage(traced: boolean): Promise<Outcome> {
+async function outage(broker: PrivateBroker<'sqs'>, traced: boolean): Promise<Outcome> {
   // One attempt per call: the application's own retry loop below is what recovers.
-  const client = await sqsClient(1);
+  const client = await sqsClient(1, broker.settings);
   if (traced) client.middlewareStack.use(sqsTracing());
   const seen = recordErrors(client);
   const name = uniqueName(traced ? 'outage-traced' : 'outage-plain');
@@ -83,13 +82,13 @@ async function outage(traced: boolean): Promise<Outcome> {
     await sendRange(client, url, 0, BEFORE, false);
     await receiveAll(client, url, BEFORE, (m) => consume(m, outcome.before), 60_000);
 
-    await stopBroker('sqs');
+    await broker.stop();
     // Unreachable: each kind of call fails, as the application's loop meets it.
     const m = sqsMessage(BEFORE);
     await attempt('SendMessage', seen, outcome.failures, () => client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: m.body, MessageAttributes: m.attributes })));
     await attempt('SendMessageBatch', seen, outcome.failures, () => sendRange(client, url, BEFORE + 10, BEFORE + 20, false));
     await attempt('ReceiveMessage', seen, outcome.failures, () => client.send(new ReceiveMessageCommand({ QueueUrl: url, MaxNumberOfMessages: 10, WaitTimeSeconds: 0 })));
-    await startBroker('sqs');
+    await broker.start();
 
     // Back: the application retries its send; moto lost its queues, so the queue is made again first.
     for (let tries = 0; ; tries++) {
@@ -108,13 +107,16 @@ async function outage(traced: boolean): Promise<Outcome> {
 
 describe('SQS endpoint unreachable, then back on the same port', () => {
   let restoreDiag: () => void;
+  let broker: PrivateBroker<'sqs'> | undefined;
+  beforeAll(async () => void (broker = await privateBroker('sqs')));
+  afterAll(async () => broker?.dispose());
   beforeEach(() => (restoreDiag = quietDiag()));
   afterEach(() => restoreDiag());
 
   test('traced and untraced: the same failures, unchanged, the same recovery, every later message intact, no span left open', async () => {
-    const plain = await outage(false);
+    const plain = await outage(broker!, false);
     await t.reset();
-    const traced = await outage(true);
+    const traced = await outage(broker!, true);
 
     // Moto names its port in connection errors; the port is the same for both runs (same server, restarted).
     expect(traced.failures).toEqual(plain.failures);
