@@ -1,14 +1,13 @@
-// Pub/Sub emulator restarted under a streaming pull, traced and untraced side by side: the subscriber's stream
+// Pub/Sub emulator (one of this file's own, privateBroker) restarted under a streaming pull, traced and untraced: the subscriber's stream
 // breaks, the client reconnects to the restarted emulator (same port), and, since the emulator keeps topics and
 // subscriptions in memory, finds them gone; the application makes them again and goes on. It sees the same
 // errors either way (as the client's own objects), and every message published after the restart arrives
 // intact; in the traced run no span is left open.
-// This file restarts the run's shared emulator: run it alone when other Pub/Sub tests could run at the same time
-// (integration/README.md, "Fault tests").
 import type { Message, PubSub, Subscription, Topic } from '@google-cloud/pubsub';
 import { ATTR_ERROR_TYPE } from '@brokertrace/core';
 import { traceSubscription, traceTopic } from '@brokertrace/pubsub';
-import { restartBroker, uniqueName } from '../harness/index';
+import { privateBroker, uniqueName } from '../harness/index';
+import type { PrivateBroker } from '../harness/index';
 import { quietDiag, telemetry, waitUntil } from './support';
 import { deliveryOf, publishRange, pubsubClient, pubsubDiffs } from './pubsub-support';
 
@@ -37,7 +36,7 @@ interface Outcome {
   diffs: string[];
 }
 
-async function scenario(client: PubSub, traced: boolean): Promise<Outcome> {
+async function scenario(broker: PrivateBroker<'pubsub'>, client: PubSub, traced: boolean): Promise<Outcome> {
   const topicName = uniqueName(traced ? 'restart-traced' : 'restart-plain');
   const subscriptionName = `${topicName}-sub`;
   const outcome: Outcome = { errors: [], before: new Set(), after: new Set(), diffs: [] };
@@ -72,7 +71,7 @@ async function scenario(client: PubSub, traced: boolean): Promise<Outcome> {
     await waitUntil(() => outcome.before.size >= BEFORE, 60_000, () => `${outcome.before.size} of ${BEFORE} before the restart`);
 
     const failed = new Promise<void>((resolve) => (errored = resolve));
-    await restartBroker('pubsub');
+    await broker.restart();
     phase = outcome.after;
     // The streaming pull comes back to an emulator without the subscription: the client reports it.
     await failed;
@@ -100,15 +99,18 @@ async function scenario(client: PubSub, traced: boolean): Promise<Outcome> {
 
 describe('Pub/Sub emulator restarted under a streaming pull', () => {
   let restoreDiag: () => void;
+  let broker: PrivateBroker<'pubsub'> | undefined;
+  beforeAll(async () => void (broker = await privateBroker('pubsub')), 120_000);
+  afterAll(async () => broker?.dispose(), 60_000);
   beforeEach(() => (restoreDiag = quietDiag()));
   afterEach(() => restoreDiag());
 
   test('traced and untraced: the same errors, the same recovery, every later message intact, no span left open', async () => {
-    const client = await pubsubClient();
+    const client = await pubsubClient(broker!.settings);
     try {
-      const plain = await scenario(client, false);
+      const plain = await scenario(broker!, client, false);
       await t.reset();
-      const traced = await scenario(client, true);
+      const traced = await scenario(broker!, client, true);
 
       process.stdout.write(`pubsub restart: errors plain ${JSON.stringify(plain.errors)}, traced ${JSON.stringify(traced.errors)}\n`);
       // The same errors (the resource names differ: each run has its own), the publish error as the client's object.

@@ -4,15 +4,17 @@
 import { PubSub } from '@google-cloud/pubsub';
 import type { Message, Subscription, Topic } from '@google-cloud/pubsub';
 import { pubsub, uniqueName } from '../harness/index.js';
+import type { PubsubSettings } from '../harness/index.js';
 import { indexOf, payloadOf } from './support';
 
 /** Messages of the no-harm run: `BROKERTRACE_RELIABILITY_MESSAGES`, default 10,000 (issue 19). */
 export const PUBSUB_CI_MESSAGES = 10_000;
 
 
-export async function pubsubClient(): Promise<PubSub> {
+/** A client on the harness's shared emulator, or on `settings` (a private broker's). */
+export async function pubsubClient(settings?: PubsubSettings): Promise<PubSub> {
   process.env.METADATA_SERVER_DETECTION ??= 'none';
-  return new PubSub({ ...(await pubsub()), emulatorMode: true });
+  return new PubSub({ ...(settings ?? (await pubsub())), emulatorMode: true });
 }
 
 /** A topic and one subscription of their own (`ordered`: message ordering on both). */
