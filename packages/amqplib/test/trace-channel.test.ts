@@ -1,5 +1,7 @@
-import { SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
+import { SamplingDecision, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
+import type { Attributes, TracerProvider } from '@opentelemetry/api';
 import { setupTestTelemetry } from '@brokertrace/testing';
+import type { SdkSampler } from '@brokertrace/testing';
 import { BrokerTraceConfigError } from '@brokertrace/core';
 import { traceChannel, traceConnection, untraceChannel } from '../src/index';
 import { FakeChannel, FakeConfirmChannel } from './fake-channel';
@@ -36,6 +38,69 @@ describe('publish', () => {
     expect(sent.options).toMatchObject({ persistent: true, messageId: 'm-1', headers: { tenant: 'a' } });
     expect(sent.options).not.toBe(options);
     expect(headers).toEqual({ tenant: 'a' }); // never mutated (and frozen: it would have thrown)
+  });
+
+  it('sends a plain options object as a copy amqplib reads exactly as it would the original', () => {
+    const ch = traceChannel(new FakeChannel());
+    let reads = 0;
+    const options = Object.freeze({
+      contentType: 'text/plain',
+      get priority(): number {
+        reads++;
+        return 3;
+      },
+    });
+    ch.publish('', 'q', Buffer.from('x'), options);
+    const sent = ch.sent[0]!.options!;
+    expect(sent).toMatchObject({ contentType: 'text/plain', priority: 3 });
+    expect(reads).toBe(1); // read once, as amqplib would
+    expect(traceparentOf(sent.headers)).toContain(t.spans()[0]!.spanContext().spanId);
+    // An own `__proto__` key (JSON.parse makes them) stays a value: it never turns into inherited options.
+    const parsed = JSON.parse('{"__proto__": {"persistent": true}, "contentType": "application/json"}') as Record<string, unknown>;
+    ch.publish('', 'q', Buffer.from('x'), parsed);
+    const fromJson = ch.sent[1]!.options!;
+    expect(fromJson.persistent).toBe(parsed.persistent); // undefined on both
+    expect(fromJson.contentType).toBe('application/json');
+    expect(Object.getOwnPropertyDescriptor(fromJson, '__proto__')?.value).toEqual({ persistent: true });
+  });
+
+  it('gives samplers the destination, routing key and server at the start; ids and the peer only to spans that record', () => {
+    const SdkTracerProvider = t.provider.constructor as new (config: { sampler: SdkSampler }) => TracerProvider;
+    const seen: Attributes[] = [];
+    const sampler: SdkSampler = {
+      shouldSample: (_ctx, _traceId, _name, _kind, attributes) => {
+        seen.push({ ...attributes });
+        return { decision: SamplingDecision.NOT_RECORD };
+      },
+      toString: () => 'RecordingSampler',
+    };
+    const fake = new FakeChannel() as FakeChannel & { connection: object };
+    fake.connection = { frameMax: 131072, stream: { remoteAddress: '10.0.0.7', remotePort: 5672, _host: 'rabbit.local' } };
+    const ch = traceChannel(fake, { tracerProvider: new SdkTracerProvider({ sampler }) });
+    ch.publish('orders', 'created', Buffer.from('x'), { messageId: 'm-1', correlationId: 'c-1' });
+    expect(seen).toEqual([
+      {
+        'messaging.system': 'rabbitmq',
+        'messaging.operation.name': 'send',
+        'messaging.operation.type': 'send',
+        'messaging.destination.name': 'orders:created',
+        'messaging.destination.template': 'orders',
+        'messaging.rabbitmq.destination.routing_key': 'created',
+        'server.address': 'rabbit.local',
+        'server.port': 5672,
+      },
+    ]);
+    // A span that records gets the rest (the global test provider samples everything).
+    const recorded = new FakeChannel() as FakeChannel & { connection: object };
+    recorded.connection = fake.connection;
+    traceChannel(recorded).publish('orders', 'created', Buffer.from('x'), { messageId: 'm-2', correlationId: 'c-2' });
+    expect(t.spans()[0]!.attributes).toMatchObject({
+      'messaging.message.id': 'm-2',
+      'messaging.message.conversation_id': 'c-2',
+      'network.peer.address': '10.0.0.7',
+      'network.peer.port': 5672,
+      'server.address': 'rabbit.local',
+    });
   });
 
   it('re-sending the same options object carries the new context, not the first one', () => {
