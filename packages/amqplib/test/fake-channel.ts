@@ -13,7 +13,7 @@ export class FakeChannel extends EventEmitter {
   readonly sent: Sent[] = [];
   readonly settled: Array<{ op: string; args: unknown[] }> = [];
   readonly consumers = new Map<string, (msg: unknown) => unknown>();
-  connection = { frameMax: 131072 };
+  connection: { frameMax: number; stream?: object } = { frameMax: 131072 };
   private nextTag = 1;
   getReply: unknown = false;
   failPublish: Error | undefined;

@@ -74,7 +74,7 @@ describe('publish', () => {
       },
       toString: () => 'RecordingSampler',
     };
-    const fake = new FakeChannel() as FakeChannel & { connection: object };
+    const fake = new FakeChannel();
     fake.connection = { frameMax: 131072, stream: { remoteAddress: '10.0.0.7', remotePort: 5672, _host: 'rabbit.local' } };
     const ch = traceChannel(fake, { tracerProvider: new SdkTracerProvider({ sampler }) });
     ch.publish('orders', 'created', Buffer.from('x'), { messageId: 'm-1', correlationId: 'c-1' });
@@ -91,7 +91,7 @@ describe('publish', () => {
       },
     ]);
     // A span that records gets the rest (the global test provider samples everything).
-    const recorded = new FakeChannel() as FakeChannel & { connection: object };
+    const recorded = new FakeChannel();
     recorded.connection = fake.connection;
     traceChannel(recorded).publish('orders', 'created', Buffer.from('x'), { messageId: 'm-2', correlationId: 'c-2' });
     expect(t.spans()[0]!.attributes).toMatchObject({
