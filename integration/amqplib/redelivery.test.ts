@@ -59,7 +59,7 @@ it('records redelivered after nack(requeue=true): child up to maxChildDeliveries
   expect(first!.parentSpanContext?.spanId).toBe(spanIds(send).spanId);
   expect(second!.attributes).toMatchObject({ 'brokertrace.message.delivery_count': 2, 'brokertrace.decision.relationship': 'link', 'brokertrace.decision.reason': 'redelivered' });
   expect(second!.links[0]?.context.spanId).toBe(spanIds(send).spanId);
-  expect(second!.links[0]?.attributes).toMatchObject({ 'brokertrace.message.delivery_count': 2 });
+  expect(second!.links[0]?.attributes ?? {}).toEqual({}); // the count is on the span
 });
 
 it('B5: on a classic queue with the default policy, a message nacked with requeue five times is linked (redelivered) from its 4th delivery', async () => {

@@ -57,7 +57,7 @@ describe.each(CLIENTS)('$name', (lib: ClientLibrary) => {
     expect(fourth.attributes['brokertrace.decision.reason']).toBe('redelivered');
     expect(fourth.spanContext().traceId).not.toBe(sends.get('second')!.spanContext().traceId);
     expect(fourth.links[0]!.context.spanId).toBe(sends.get('second')!.spanContext().spanId);
-    expect(fourth.links[0]!.attributes?.['brokertrace.message.delivery_count']).toBe(4);
+    expect(fourth.links[0]!.attributes ?? {}).toEqual({}); // the count is on the span
     expect(t.openSpans()).toHaveLength(0);
   });
 });

@@ -6,7 +6,7 @@ import type { Attributes, Context, DiagLogger, Link, MeterProvider, Span, Tracer
 import { filterBaggage } from './baggage.js';
 import { resolveConfig } from './config.js';
 import type { ResolvedConfig } from './config.js';
-import { resolveConsumerContext, resolveMessageContext } from './consumer-context.js';
+import { messageFactsAttributes, resolveConsumerContext, resolveMessageContext } from './consumer-context.js';
 import type { ConsumerTrust } from './consumer-context.js';
 import { packageDiag } from './diagnostics.js';
 import { injectContext } from './inject.js';
@@ -46,7 +46,7 @@ import {
   ATTR_MESSAGING_SYSTEM,
   ERROR_TYPE_VALUE_OTHER,
 } from './semconv.js';
-import type { CarrierLimits, Decision, ExistingEntries, InjectResult, MessagingInstrumentationConfig, MessagingSystem, SpanHook, SpanStart } from './types.js';
+import type { CarrierLimits, Decision, ExistingEntries, InjectResult, MessageFacts, MessagingInstrumentationConfig, MessagingSystem, SpanHook, SpanStart } from './types.js';
 
 enum Op {
   Create,
@@ -328,6 +328,7 @@ export class MessagingTelemetry {
       resolved.parent,
       s.startTime,
       s.recordedAttributes,
+      facts,
     );
     this.track(span, Op.Process, operationName, 'process', scope, s.startTime, 1);
     if (s.inBatch !== true && s.countedByReceive !== true && this.metrics.active) {
@@ -506,6 +507,7 @@ export class MessagingTelemetry {
     parent: Context,
     startTime: number | undefined,
     recorded: SpanStart['recordedAttributes'],
+    facts?: MessageFacts,
   ): Span {
     let span: Span;
     try {
@@ -515,9 +517,14 @@ export class MessagingTelemetry {
       return NON_RECORDING_SPAN;
     }
     // Only a span that records gets them: a span that is not sampled costs no per-message attribute object.
-    if (recorded !== undefined) {
+    // A process span's facts first, so that the package's own recorded attributes have the last word.
+    if (recorded !== undefined || facts !== undefined) {
       try {
-        if (span.isRecording()) span.setAttributes(typeof recorded === 'function' ? recorded() : recorded);
+        if (span.isRecording()) {
+          const fromFacts = facts !== undefined ? messageFactsAttributes(facts) : undefined;
+          if (fromFacts !== undefined) span.setAttributes(fromFacts);
+          if (recorded !== undefined) span.setAttributes(typeof recorded === 'function' ? recorded() : recorded);
+        }
       } catch (err) {
         this.log.debug('setting the recorded attributes failed', err);
       }

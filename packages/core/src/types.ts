@@ -85,9 +85,9 @@ export interface MessageFacts {
    */
   syntheticId?: boolean;
   /**
-   * Per-message attributes for the link a batch span (or a linked process span) keeps to this message, e.g.
-   * `messaging.kafka.offset` and `messaging.destination.partition.id`. Delivery count, age and message id are
-   * added by core.
+   * Per-message attributes for the link a batch span keeps to this message, e.g. `messaging.kafka.offset` and
+   * `messaging.destination.partition.id` (core adds delivery count, age and message id). A single message's
+   * process span records them on itself (when it records), and its link carries none.
    */
   linkAttributes?: Attributes;
 }

@@ -1,6 +1,7 @@
 import { DiagLogLevel, ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, diag } from '@opentelemetry/api';
 import { setupTestTelemetry } from '@brokertrace/testing';
 import {
+  ATTR_BROKERTRACE_LINK_FOLLOW_SAMPLING,
   ATTR_BROKERTRACE_CONTEXT_DROPPED_FIELDS,
   ATTR_BROKERTRACE_DECISION_RELATIONSHIP,
   ATTR_BROKERTRACE_DECISION_REASON,
@@ -155,10 +156,11 @@ describe('process spans', () => {
     expect(process.kind).toBe(SpanKind.CONSUMER);
     expect(process.spanContext().traceId).toBe(traceId);
     expect(process.parentSpanContext?.spanId).toBe(spanId);
-    // S2: a child also links to its creation context, with the message's facts on the link.
+    // S2: a child also links to its creation context; the message's facts are the span's, not repeated on the link.
     expect(process.links.map((l) => l.context.spanId)).toEqual([spanId]);
-    expect(process.links[0]!.attributes).toMatchObject({ [ATTR_MESSAGING_MESSAGE_ID]: 'm1', [ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT]: 1 });
+    expect(process.links[0]!.attributes ?? {}).toEqual({});
     expect(process.attributes).toMatchObject({
+      [ATTR_MESSAGING_MESSAGE_ID]: 'm1',
       [ATTR_BROKERTRACE_DECISION_RELATIONSHIP]: 'child',
       [ATTR_BROKERTRACE_DECISION_REASON]: 'fresh',
       [ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT]: 1,
@@ -168,7 +170,7 @@ describe('process spans', () => {
     expect(process.attributes[ATTR_BROKERTRACE_MESSAGE_QUEUE_TIME]).toBeLessThan(10); // seconds, not ms
   });
 
-  test('a stale message: new trace linked to the producer, link carries id, delivery count and age', () => {
+  test('a stale message: new trace linked to the producer; id, delivery count and age on the span', () => {
     const tel = telemetry();
     const { headers, traceId, spanId } = produce(tel);
     const { span, decision } = tel.startProcess({
@@ -183,12 +185,36 @@ describe('process spans', () => {
     expect(process.parentSpanContext).toBeUndefined();
     expect(process.links).toHaveLength(1);
     expect(process.links[0]!.context.spanId).toBe(spanId);
-    expect(process.links[0]!.attributes).toMatchObject({
+    expect(process.links[0]!.attributes ?? {}).toEqual({});
+    expect(process.attributes).toMatchObject({
       [ATTR_MESSAGING_MESSAGE_ID]: 'm-stale',
       [ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT]: 2,
     });
-    expect(process.links[0]!.attributes![ATTR_BROKERTRACE_MESSAGE_QUEUE_TIME]).toBeGreaterThanOrEqual(3600);
-    expect(process.links[0]!.attributes![ATTR_BROKERTRACE_MESSAGE_QUEUE_TIME]).toBeLessThan(3700); // seconds, not ms
+    expect(process.attributes[ATTR_BROKERTRACE_MESSAGE_QUEUE_TIME]).toBeGreaterThanOrEqual(3600);
+    expect(process.attributes[ATTR_BROKERTRACE_MESSAGE_QUEUE_TIME]).toBeLessThan(3700); // seconds, not ms
+  });
+
+  test("a single message's facts go on its span, not its link; a batch span's links carry them per message", () => {
+    const tel = telemetry({ followCreationSampling: false });
+    const { headers, spanId } = produce(tel);
+    const facts = { messageId: 'orders/0/7', syntheticId: true, deliveryCount: 3, linkAttributes: { 'messaging.kafka.offset': 7 } };
+    tel.end(tel.startProcess({ destination: 'orders', carrier: headers, facts, recordedAttributes: { 'messaging.kafka.offset': 8 } }).span);
+    const process = t.spansNamed('process orders')[0]!;
+    // The link says only what the span cannot: that samplers should not follow it.
+    expect(process.links.map((l) => [l.context.spanId, l.attributes])).toEqual([[spanId, { [ATTR_BROKERTRACE_LINK_FOLLOW_SAMPLING]: false }]]);
+    // The package's own recorded attributes have the last word; a made-up id is never reported.
+    expect(process.attributes['messaging.kafka.offset']).toBe(8);
+    expect(process.attributes[ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT]).toBe(3);
+    expect(process.attributes[ATTR_MESSAGING_MESSAGE_ID]).toBeUndefined();
+
+    tel.end(tel.startBatch({ destination: 'orders', operationType: 'receive', messages: [{ carrier: headers, facts: { ...facts, syntheticId: false } }] }).span);
+    const receive = t.spansNamed('receive orders')[0]!;
+    expect(receive.links[0]!.attributes).toMatchObject({
+      [ATTR_MESSAGING_MESSAGE_ID]: 'orders/0/7',
+      [ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT]: 3,
+      'messaging.kafka.offset': 7,
+      [ATTR_BROKERTRACE_LINK_FOLLOW_SAMPLING]: false,
+    });
   });
 
   test('child with an ambient parent: links [creation, ambient]; link under an ambient parent: child of it, linked to creation', () => {
