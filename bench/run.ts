@@ -9,7 +9,7 @@ import { checkMetrics, checkSpans } from './lib/checks.js';
 import { BUILD_DIR, compileChildScripts, removeChildScripts } from './lib/compile.js';
 import { cleanUpBrokers, startBroker, type RunningBroker } from '../integration/harness/standalone.js';
 import { parseOptions, USAGE, type Options } from './lib/options.js';
-import { describeVersions, resultsJson, resultsTable, type ReportInput } from './lib/report.js';
+import { describeVersions, readingTable, resultsJson, resultsTable, type ReportInput } from './lib/report.js';
 import { currentCommit, mergeStored, readStored, type BrokerMeasured, type Stored } from './lib/results.js';
 import { summarize } from './lib/stats.js';
 import { overheadChart } from './lib/svg.js';
@@ -223,7 +223,8 @@ export async function writeResults(options: Options, fresh: Stored): Promise<str
 
 /**
  * `--render`: draws overhead.svg again from the runs kept in `out` (runs.json, with latest.json beside it), without
- * measuring anything or touching the other files: for a change to the chart alone.
+ * measuring anything or touching the other files (for a change to the chart alone), and prints the reading's
+ * Markdown table from the same runs (what bench/README.md and README.md quote).
  */
 async function renderChart(out: string): Promise<void> {
   const { runs } = readStored(out);
@@ -232,8 +233,10 @@ async function renderChart(out: string): Promise<void> {
   const sorted = [...runs].sort((a, b) => order(a.broker) - order(b.broker));
   const peers: Partial<Record<BrokerName, string>> = {};
   for (const broker of new Set(sorted.map((r) => r.broker))) peers[broker] = (await workloadOf(broker)).peer;
-  writeFileSync(join(out, 'overhead.svg'), overheadChart(summarize(sorted), peers));
-  say(`${join(out, 'overhead.svg')} drawn from ${runs.length} runs`);
+  const cases = summarize(sorted);
+  writeFileSync(join(out, 'overhead.svg'), overheadChart(cases, peers));
+  say(`${join(out, 'overhead.svg')} drawn from ${runs.length} runs; the reading's table (µs of CPU per message over the baseline):`);
+  say(readingTable(cases));
 }
 
 /**

@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { arch, cpus, release, totalmem, type as osType } from 'node:os';
 import { join } from 'node:path';
-import { checkTargets, findCase, metricsCosts, TARGET_VS_FLOOR, type CaseFigures, type TargetCheck } from './stats.js';
+import { checkTargets, findCase, metricsCosts, TARGET_VS_FLOOR, type CaseFigures, type RoundAgreement, type TargetCheck } from './stats.js';
 import type { BrokerMeasured } from './results.js';
 import type { BrokerName, PathName, RunSize, VariantKind } from './types.js';
 
@@ -119,8 +119,10 @@ export function resultsJson(input: ReportInput): object {
           overhead_us_per_msg: { brokertrace: overheadOf('brokertrace'), floor: overheadOf('floor'), peer: overheadOf('peer') },
           vs_floor: orNull(t.vsFloor, 2),
           floor_met: t.floorMet ?? null,
+          floor_met_rounds: t.floorRounds ?? null,
           vs_peer: orNull(t.vsPeer, 2),
           peer_met: t.peerMet ?? null,
+          peer_met_rounds: t.peerRounds ?? null,
           heap_vs_peer: orNull(t.heapVsPeer, 2),
           heap_met: t.heapMet ?? null,
         };
@@ -142,12 +144,13 @@ const fixed = (value: number, digits: number): string => (Number.isFinite(value)
 const signed = (value: number, digits: number): string => (Number.isFinite(value) ? (value >= 0 ? '+' : '') + value.toFixed(digits) : 'n/a');
 const times = (value: number | undefined): string => (value === undefined ? 'n/a' : `${fixed(value, 2)}x`);
 const metText = (met: boolean | undefined): string => (met === undefined ? 'n/a' : met ? 'met' : 'NOT met');
+const inRounds = (rounds: RoundAgreement | undefined): string => (rounds === undefined || rounds.of < 2 ? '' : `, ${rounds.met}/${rounds.of} rounds`);
 
 function targetLine(t: TargetCheck | undefined): string | undefined {
   if (!t) return undefined;
   return (
-    `  target, ${t.sampled ? 'sampled' : 'not sampled'}: overhead <= ${TARGET_VS_FLOOR}x floor: ${metText(t.floorMet)} (${times(t.vsFloor)}); ` +
-    `<= peer: ${metText(t.peerMet)} (${times(t.vsPeer)}); heap/msg <= peer: ${metText(t.heapMet)} (${times(t.heapVsPeer)})`
+    `  target, ${t.sampled ? 'sampled' : 'not sampled'}: overhead <= ${TARGET_VS_FLOOR}x floor: ${metText(t.floorMet)} (${times(t.vsFloor)}${inRounds(t.floorRounds)}); ` +
+    `<= peer: ${metText(t.peerMet)} (${times(t.vsPeer)}${inRounds(t.peerRounds)}); heap/msg <= peer: ${metText(t.heapMet)} (${times(t.heapVsPeer)})`
   );
 }
 
@@ -209,5 +212,31 @@ export function resultsTable(input: ReportInput): string {
     `peer = ${peerNames.join(', ')}. Overhead = variant minus baseline of the same round (µs of client CPU per message);`,
     'B/msg = bytes allocated on the heap per message, +B/msg the same over the baseline. Targets are never asserted.',
   );
+  return lines.join('\n');
+}
+
+/**
+ * The reading's table in Markdown, one row per broker and path, straight from the figures (`run.ts --render`
+ * prints it): overhead of brokertrace / peer / floor, then brokertrace's ratios and in how many rounds each
+ * target held, sampled then not sampled.
+ */
+export function readingTable(cases: readonly CaseFigures[]): string {
+  const targets = checkTargets(cases);
+  const us = (c: CaseFigures | undefined): string => (c ? fixed(c.overheadUsPerMsg, 1) : '-');
+  const rounds = (r: RoundAgreement | undefined): string => (r ? `${r.met}/${r.of}` : '-');
+  const half = (broker: BrokerName, path: PathName, sampled: boolean): string[] => {
+    const t = targets.find((x) => x.broker === broker && x.path === path && x.sampled === sampled);
+    const of = (variant: VariantKind) => findCase(cases, broker, path, sampled, variant);
+    return [
+      `${us(of('brokertrace'))} / ${us(of('peer'))} / ${us(of('floor'))}`,
+      `${times(t?.vsFloor)} (${rounds(t?.floorRounds)}), ${times(t?.vsPeer)} (${rounds(t?.peerRounds)})`,
+    ];
+  };
+  const lines = [
+    '| path | sampled: bt / peer / floor | vs floor, vs peer (rounds met) | not sampled: bt / peer / floor | vs floor, vs peer (rounds met) |',
+    '|---|---|---|---|---|',
+  ];
+  const paths = [...new Map(cases.filter((c) => c.variant === 'brokertrace').map((c) => [`${c.broker}|${c.path}`, c] as const)).values()];
+  for (const { broker, path } of paths) lines.push(`| ${broker} ${path} | ${[...half(broker, path, true), ...half(broker, path, false)].join(' | ')} |`);
   return lines.join('\n');
 }

@@ -28,6 +28,8 @@ export interface CaseFigures {
   spansPerMsg: number;
   /** Median over rounds of (this variant's CPU/msg - the same round's baseline CPU/msg); 0 for the baseline. */
   overheadUsPerMsg: number;
+  /** That difference in each round, by round number (what the targets' per-round agreement is read from). */
+  overheadByRound: Record<number, number>;
   /** Bytes allocated on the JS heap per measured message. */
   allocBytesPerMsg: number;
   /** Median over rounds of (this variant's allocated bytes/msg - the same round's baseline's); 0 for the baseline. */
@@ -47,11 +49,15 @@ export function summarize(runs: readonly RunRecord[]): CaseFigures[] {
     runs.find((b) => b.variant === 'baseline' && b.broker === run.broker && b.path === run.path && b.sampled === run.sampled && b.round === run.round);
   return [...groups.values()].map((group) => {
     const first = group[0] as RunRecord;
-    const differences = (figure: (r: RunRecord) => number): number[] =>
-      group.flatMap((run) => {
+    const byRound = (figure: (r: RunRecord) => number): Record<number, number> => {
+      const out: Record<number, number> = {};
+      for (const run of group) {
         const baseline = baselineOf(run);
-        return baseline ? [figure(run) - figure(baseline)] : [];
-      });
+        if (baseline) out[run.round] = figure(run) - figure(baseline);
+      }
+      return out;
+    };
+    const differences = (figure: (r: RunRecord) => number): number[] => Object.values(byRound(figure));
     return {
       broker: first.broker,
       path: first.path,
@@ -63,6 +69,7 @@ export function summarize(runs: readonly RunRecord[]): CaseFigures[] {
       peakHeapMb: median(group.map(heapMb)),
       spansPerMsg: median(group.map(spansPerMessage)),
       overheadUsPerMsg: median(differences(cpuPerMessage)),
+      overheadByRound: byRound(cpuPerMessage),
       allocBytesPerMsg: median(group.map(allocatedPerMessage)),
       heapOverheadBytesPerMsg: median(differences(allocatedPerMessage)),
     };
@@ -86,6 +93,32 @@ export interface TargetCheck {
   /** brokertrace's heap allocated per message over the baseline / the peer's (target <= 1). */
   heapVsPeer: number | undefined;
   heapMet: boolean | undefined;
+  /**
+   * In how many of the rounds both were measured in the CPU target held, judged on each round's own runs: a
+   * verdict every round agrees with is firm, one that flips from round to round is within the machine's noise.
+   */
+  floorRounds: RoundAgreement | undefined;
+  peerRounds: RoundAgreement | undefined;
+}
+
+/** Rounds in which a target held, of the rounds compared. */
+export interface RoundAgreement {
+  met: number;
+  of: number;
+}
+
+/** Per round: brokertrace's overhead <= `factor` x the other variant's, in the rounds both have. */
+function roundAgreement(ours: CaseFigures, other: CaseFigures | undefined, factor: number): RoundAgreement | undefined {
+  if (!other) return undefined;
+  let met = 0;
+  let of = 0;
+  for (const [round, value] of Object.entries(ours.overheadByRound)) {
+    const theirs = other.overheadByRound[Number(round)];
+    if (theirs === undefined) continue;
+    of++;
+    if (value <= factor * theirs) met++;
+  }
+  return of === 0 ? undefined : { met, of };
 }
 
 const ratio = (ours: number, theirs: number): number | undefined => (theirs > 0 ? ours / theirs : undefined);
@@ -118,6 +151,8 @@ export function checkTargets(cases: readonly CaseFigures[]): TargetCheck[] {
       peerMet: peer && ours.overheadUsPerMsg <= peer.overheadUsPerMsg,
       heapVsPeer: peer && ratio(ours.heapOverheadBytesPerMsg, peer.heapOverheadBytesPerMsg),
       heapMet: peer && ours.heapOverheadBytesPerMsg <= peer.heapOverheadBytesPerMsg,
+      floorRounds: roundAgreement(ours, floor, TARGET_VS_FLOOR),
+      peerRounds: roundAgreement(ours, peer, 1),
     };
   });
 }
