@@ -93,11 +93,16 @@ export async function startBroker<B extends BrokerName>(name: B): Promise<void> 
   await startNative(DRIVERS[name], { server, settings: entry.settings });
 }
 
+/** Stop, then `downMs` of downtime, then start: every restart, shared broker or private. */
+async function cycle(stop: () => Promise<void>, start: () => Promise<void>, downMs: number | undefined): Promise<void> {
+  await stop();
+  if (downMs) await sleep(downMs);
+  await start();
+}
+
 /** Stops and starts a native broker on the same port and data dir, with `downMs` of downtime between. */
-export async function restartBroker(name: BrokerName, options: { downMs?: number } = {}): Promise<void> {
-  await stopBroker(name);
-  if (options.downMs) await sleep(options.downMs);
-  await startBroker(name);
+export function restartBroker(name: BrokerName, options: { downMs?: number } = {}): Promise<void> {
+  return cycle(() => stopBroker(name), () => startBroker(name), options.downMs);
 }
 
 /** `restartBroker('kafka')`: committed messages and offsets survive (same data dir). */
@@ -193,10 +198,8 @@ export async function privateBroker<B extends 'sqs' | 'pubsub'>(name: B): Promis
       live();
       await startNative(driver, plan);
     },
-    async restart(options = {}) {
-      await broker.stop();
-      if (options.downMs) await sleep(options.downMs);
-      await broker.start();
+    restart(options = {}) {
+      return cycle(broker.stop, broker.start, options.downMs);
     },
     async dispose() {
       if (disposed) return;
