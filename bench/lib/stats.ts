@@ -57,7 +57,7 @@ export function summarize(runs: readonly RunRecord[]): CaseFigures[] {
       }
       return out;
     };
-    const differences = (figure: (r: RunRecord) => number): number[] => Object.values(byRound(figure));
+    const cpuByRound = byRound(cpuPerMessage);
     return {
       broker: first.broker,
       path: first.path,
@@ -68,10 +68,10 @@ export function summarize(runs: readonly RunRecord[]): CaseFigures[] {
       msgsPerS: median(group.map(msgsPerSecond)),
       peakHeapMb: median(group.map(heapMb)),
       spansPerMsg: median(group.map(spansPerMessage)),
-      overheadUsPerMsg: median(differences(cpuPerMessage)),
-      overheadByRound: byRound(cpuPerMessage),
+      overheadUsPerMsg: median(Object.values(cpuByRound)),
+      overheadByRound: cpuByRound,
       allocBytesPerMsg: median(group.map(allocatedPerMessage)),
-      heapOverheadBytesPerMsg: median(differences(allocatedPerMessage)),
+      heapOverheadBytesPerMsg: median(Object.values(byRound(allocatedPerMessage))),
     };
   });
 }

@@ -72,17 +72,21 @@ function trusted(sc: SpanContext | undefined, ignoreSampledFlag: boolean): SpanC
   return sc;
 }
 
+/** Adds what identifies a message to `attributes`: the package's link attributes, and the id unless made up. */
+function addIdentity(attributes: Attributes, facts: MessageFacts): void {
+  const own = facts.linkAttributes;
+  if (own !== undefined) for (const key in own) if (own[key] !== undefined) attributes[key] = own[key];
+  if (facts.messageId !== undefined && facts.syntheticId !== true) attributes[ATTR_MESSAGING_MESSAGE_ID] = facts.messageId;
+}
+
 /**
  * What a single message's process span records of the facts besides decision, age and delivery count (set at the
  * start): the message id (unless made up) and the package's link attributes. Undefined when there is none.
  */
 export function messageFactsAttributes(facts: MessageFacts): Attributes | undefined {
-  const own = facts.linkAttributes;
-  const id = facts.messageId !== undefined && facts.syntheticId !== true ? facts.messageId : undefined;
-  if (own === undefined && id === undefined) return undefined;
+  if (facts.linkAttributes === undefined && (facts.messageId === undefined || facts.syntheticId === true)) return undefined;
   const attributes: Attributes = {};
-  if (own !== undefined) for (const key in own) if (own[key] !== undefined) attributes[key] = own[key];
-  if (id !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = id;
+  addIdentity(attributes, facts);
   return attributes;
 }
 
@@ -92,9 +96,7 @@ export function messageFactsAttributes(facts: MessageFacts): Attributes | undefi
  */
 export function creationLinkAttributes(facts: MessageFacts, ageMs: number | undefined, followCreationSampling: boolean): Attributes {
   const attributes: Attributes = {};
-  const own = facts.linkAttributes;
-  if (own !== undefined) for (const key in own) if (own[key] !== undefined) attributes[key] = own[key];
-  if (facts.messageId !== undefined && facts.syntheticId !== true) attributes[ATTR_MESSAGING_MESSAGE_ID] = facts.messageId;
+  addIdentity(attributes, facts);
   if (facts.deliveryCount !== undefined) attributes[ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT] = facts.deliveryCount;
   if (ageMs !== undefined) attributes[ATTR_BROKERTRACE_MESSAGE_QUEUE_TIME] = ageMs / 1000;
   if (!followCreationSampling) attributes[ATTR_BROKERTRACE_LINK_FOLLOW_SAMPLING] = false;
