@@ -1,7 +1,5 @@
-import { SamplingDecision, SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
-import type { Attributes, TracerProvider } from '@opentelemetry/api';
-import { setupTestTelemetry } from '@brokertrace/testing';
-import type { SdkSampler } from '@brokertrace/testing';
+import { SpanKind, SpanStatusCode, context, propagation, trace } from '@opentelemetry/api';
+import { setupTestTelemetry, startAttributesProvider } from '@brokertrace/testing';
 import { BrokerTraceConfigError } from '@brokertrace/core';
 import { traceChannel, traceConnection, untraceChannel } from '../src/index';
 import { FakeChannel, FakeConfirmChannel } from './fake-channel';
@@ -65,18 +63,10 @@ describe('publish', () => {
   });
 
   it('gives samplers the destination, routing key and server at the start; ids and the peer only to spans that record', () => {
-    const SdkTracerProvider = t.provider.constructor as new (config: { sampler: SdkSampler }) => TracerProvider;
-    const seen: Attributes[] = [];
-    const sampler: SdkSampler = {
-      shouldSample: (_ctx, _traceId, _name, _kind, attributes) => {
-        seen.push({ ...attributes });
-        return { decision: SamplingDecision.NOT_RECORD };
-      },
-      toString: () => 'RecordingSampler',
-    };
+    const { provider, seen } = startAttributesProvider();
     const fake = new FakeChannel();
     fake.connection = { frameMax: 131072, stream: { remoteAddress: '10.0.0.7', remotePort: 5672, _host: 'rabbit.local' } };
-    const ch = traceChannel(fake, { tracerProvider: new SdkTracerProvider({ sampler }) });
+    const ch = traceChannel(fake, { tracerProvider: provider });
     ch.publish('orders', 'created', Buffer.from('x'), { messageId: 'm-1', correlationId: 'c-1' });
     expect(seen).toEqual([
       {

@@ -73,32 +73,25 @@ function trusted(sc: SpanContext | undefined, ignoreSampledFlag: boolean): SpanC
 }
 
 /** Adds what identifies a message to `attributes`: the package's link attributes, and the id unless made up. */
-function addIdentity(attributes: Attributes, facts: MessageFacts): void {
+/**
+ * What a span or link records of one message's facts: the package's link attributes, the message id (unless made
+ * up), delivery count and age (seconds). A single message's process span sets them only when it records (no
+ * sampler needs a per-message count or age: the decision's reason says `stale` or `redelivered`); a batch span
+ * puts them on each message's link, because the values vary from message to message.
+ */
+export function messageFactsAttributes(facts: MessageFacts, ageMs: number | undefined): Attributes {
+  const attributes: Attributes = {};
   const own = facts.linkAttributes;
   if (own !== undefined) for (const key in own) if (own[key] !== undefined) attributes[key] = own[key];
   if (facts.messageId !== undefined && facts.syntheticId !== true) attributes[ATTR_MESSAGING_MESSAGE_ID] = facts.messageId;
-}
-
-/**
- * What a single message's process span records of the facts besides decision, age and delivery count (set at the
- * start): the message id (unless made up) and the package's link attributes. Undefined when there is none.
- */
-export function messageFactsAttributes(facts: MessageFacts): Attributes | undefined {
-  if (facts.linkAttributes === undefined && (facts.messageId === undefined || facts.syntheticId === true)) return undefined;
-  const attributes: Attributes = {};
-  addIdentity(attributes, facts);
+  if (facts.deliveryCount !== undefined) attributes[ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT] = facts.deliveryCount;
+  if (ageMs !== undefined) attributes[ATTR_BROKERTRACE_MESSAGE_QUEUE_TIME] = ageMs / 1000;
   return attributes;
 }
 
-/**
- * The attributes of a batch span's link to one message's creation context (the values vary from message to
- * message, so they go on the links): the package's, plus id, delivery count and age.
- */
+/** The attributes of a batch span's link to one message's creation context: its facts, and the sampling flag. */
 export function creationLinkAttributes(facts: MessageFacts, ageMs: number | undefined, followCreationSampling: boolean): Attributes {
-  const attributes: Attributes = {};
-  addIdentity(attributes, facts);
-  if (facts.deliveryCount !== undefined) attributes[ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT] = facts.deliveryCount;
-  if (ageMs !== undefined) attributes[ATTR_BROKERTRACE_MESSAGE_QUEUE_TIME] = ageMs / 1000;
+  const attributes = messageFactsAttributes(facts, ageMs);
   if (!followCreationSampling) attributes[ATTR_BROKERTRACE_LINK_FOLLOW_SAMPLING] = false;
   return attributes;
 }

@@ -33,8 +33,6 @@ import {
   ATTR_BROKERTRACE_CONTEXT_DROPPED_FIELDS,
   ATTR_BROKERTRACE_DECISION_REASON,
   ATTR_BROKERTRACE_DECISION_RELATIONSHIP,
-  ATTR_BROKERTRACE_MESSAGE_QUEUE_TIME,
-  ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT,
   ATTR_ERROR_TYPE,
   ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
   ATTR_MESSAGING_DESTINATION_ANONYMOUS,
@@ -301,8 +299,9 @@ export class MessagingTelemetry {
    * Starts `process {destination}` (CONSUMER) for one message handed to user code, from the message's own
    * context, never the active one: `parent` is the ambient context the package knows to be legitimate (default
    * ROOT_CONTEXT). Decision `child`: a child of the creation context, linked to it and to the ambient span;
-   * `link`: a child of the ambient (or a root), linked to the creation context. Records decision, reason, age
-   * and delivery count. Run the handler in the returned `context`.
+   * `link`: a child of the ambient (or a root), linked to the creation context. The decision and its reason are
+   * span attributes from the start (samplers see them); age, delivery count and message id are set only when the
+   * span records. Run the handler in the returned `context`.
    */
   startProcess(s: ProcessStart): ProcessResult {
     const ambient = s.parent ?? ROOT_CONTEXT;
@@ -316,8 +315,6 @@ export class MessagingTelemetry {
     const attributes = this.baseAttributes(s, operationName, 'process', destination);
     attributes[ATTR_BROKERTRACE_DECISION_RELATIONSHIP] = decision.relationship;
     attributes[ATTR_BROKERTRACE_DECISION_REASON] = decision.reason;
-    if (decision.ageMs !== undefined) attributes[ATTR_BROKERTRACE_MESSAGE_QUEUE_TIME] = decision.ageMs / 1000;
-    if (facts.deliveryCount !== undefined) attributes[ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT] = facts.deliveryCount;
     copyAttributes(attributes, s.attributes);
     const scope = this.metrics.scope(destination, s.metricAttributes);
     const span = this.startSpan(
@@ -329,6 +326,7 @@ export class MessagingTelemetry {
       s.startTime,
       s.recordedAttributes,
       facts,
+      decision.ageMs,
     );
     this.track(span, Op.Process, operationName, 'process', scope, s.startTime, 1);
     if (s.inBatch !== true && s.countedByReceive !== true && this.metrics.active) {
@@ -508,6 +506,7 @@ export class MessagingTelemetry {
     startTime: number | undefined,
     recorded: SpanStart['recordedAttributes'],
     facts?: MessageFacts,
+    ageMs?: number,
   ): Span {
     let span: Span;
     try {
@@ -521,8 +520,7 @@ export class MessagingTelemetry {
     if (recorded !== undefined || facts !== undefined) {
       try {
         if (span.isRecording()) {
-          const fromFacts = facts !== undefined ? messageFactsAttributes(facts) : undefined;
-          if (fromFacts !== undefined) span.setAttributes(fromFacts);
+          if (facts !== undefined) span.setAttributes(messageFactsAttributes(facts, ageMs));
           if (recorded !== undefined) span.setAttributes(typeof recorded === 'function' ? recorded() : recorded);
         }
       } catch (err) {

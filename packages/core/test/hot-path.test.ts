@@ -94,10 +94,15 @@ test('recordedAttributes: set after the start on a span that records, never buil
     m.end(m.startProcess({ destination: 'q', carrier: headers, facts: { deliveryCount: 1 }, recordedAttributes: build }).span);
     m.end(m.startSettle({ destination: 'q', operationName: 'ack', recordedAttributes: build }));
     expect(build).toHaveBeenCalledTimes(recording ? 2 : 0);
-    // Samplers see the start attributes: the recorded ones are not among them.
-    for (const { options } of started) expect(options?.attributes).not.toHaveProperty(['messaging.rabbitmq.message.delivery_tag']);
+    // Samplers see the start attributes: the recorded ones (the process span's delivery count too) are not among them.
+    for (const { options } of started) {
+      expect(options?.attributes).not.toHaveProperty(['messaging.rabbitmq.message.delivery_tag']);
+      expect(options?.attributes).not.toHaveProperty(['brokertrace.message.delivery_count']);
+    }
+    expect(started[0]!.options?.attributes).toMatchObject({ 'brokertrace.decision.relationship': 'child', 'brokertrace.decision.reason': 'fresh' });
     if (recording) {
-      for (const { span } of started) expect((span as unknown as { attributes: object }).attributes).toEqual({ 'messaging.rabbitmq.message.delivery_tag': 7 });
+      const recorded = started.map(({ span }) => (span as unknown as { attributes: object }).attributes);
+      expect(recorded).toEqual([{ 'brokertrace.message.delivery_count': 1, 'messaging.rabbitmq.message.delivery_tag': 7 }, { 'messaging.rabbitmq.message.delivery_tag': 7 }]);
     }
   }
 });

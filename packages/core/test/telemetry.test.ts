@@ -1,5 +1,5 @@
 import { DiagLogLevel, ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, diag } from '@opentelemetry/api';
-import { setupTestTelemetry } from '@brokertrace/testing';
+import { setupTestTelemetry, startAttributesProvider } from '@brokertrace/testing';
 import {
   ATTR_BROKERTRACE_LINK_FOLLOW_SAMPLING,
   ATTR_BROKERTRACE_CONTEXT_DROPPED_FIELDS,
@@ -192,6 +192,30 @@ describe('process spans', () => {
     });
     expect(process.attributes[ATTR_BROKERTRACE_MESSAGE_QUEUE_TIME]).toBeGreaterThanOrEqual(3600);
     expect(process.attributes[ATTR_BROKERTRACE_MESSAGE_QUEUE_TIME]).toBeLessThan(3700); // seconds, not ms
+  });
+
+  test('samplers see the decision and its reason at the start; age, delivery count and id only on a span that records', () => {
+    const { provider, seen } = startAttributesProvider();
+    const { headers } = produce(telemetry());
+    const facts = { enqueuedAtMs: Date.now() - 3_600_000, deliveryCount: 4, messageId: 'm-1' };
+    const unsampled = telemetry({ tracerProvider: provider });
+    unsampled.end(unsampled.startProcess({ destination: 'orders', carrier: headers, facts }).span);
+    expect(seen).toEqual([
+      {
+        [ATTR_MESSAGING_SYSTEM]: 'kafka',
+        [ATTR_MESSAGING_OPERATION_NAME]: 'process',
+        [ATTR_MESSAGING_OPERATION_TYPE]: 'process',
+        [ATTR_MESSAGING_DESTINATION_NAME]: 'orders',
+        [ATTR_BROKERTRACE_DECISION_RELATIONSHIP]: 'link',
+        [ATTR_BROKERTRACE_DECISION_REASON]: 'stale',
+      },
+    ]);
+    // The global test provider samples everything: the same message's span records all of it.
+    const sampled = telemetry();
+    sampled.end(sampled.startProcess({ destination: 'orders', carrier: headers, facts }).span);
+    const process = t.spansNamed('process orders')[0]!;
+    expect(process.attributes).toMatchObject({ ...seen[0], [ATTR_MESSAGING_MESSAGE_ID]: 'm-1', [ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT]: 4 });
+    expect(process.attributes[ATTR_BROKERTRACE_MESSAGE_QUEUE_TIME]).toBeGreaterThanOrEqual(3600);
   });
 
   test("a single message's facts go on its span, not its link; a batch span's links carry them per message", () => {

@@ -1,5 +1,5 @@
 // A tiny in-memory OpenTelemetry setup for brokertrace's tests: spans, open spans and metrics, reset per test.
-import { context, metrics, propagation, trace } from '@opentelemetry/api';
+import { SamplingDecision, context, metrics, propagation, trace } from '@opentelemetry/api';
 import type { Attributes, Context, Span, Tracer } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import { CompositePropagator, W3CBaggagePropagator, W3CTraceContextPropagator } from '@opentelemetry/core';
@@ -204,6 +204,22 @@ export interface TestTelemetryOptions {
 export function setupTestTelemetry(options: TestTelemetryOptions = {}): TestTelemetry {
   const holder = globalThis as { [GLOBAL_KEY]?: TestTelemetry };
   return (holder[GLOBAL_KEY] ??= new Telemetry(options.sampler));
+}
+
+/**
+ * A tracer provider whose sampler records nothing and remembers the attributes each span offered it at the start,
+ * which is all a sampler ever sees: what a test of "samplers see X, only recorded spans get Y" asserts on.
+ */
+export function startAttributesProvider(): { provider: TracerProvider; seen: Attributes[] } {
+  const seen: Attributes[] = [];
+  const sampler: Sampler = {
+    shouldSample: (_context, _traceId, _name, _kind, attributes) => {
+      seen.push({ ...attributes });
+      return { decision: SamplingDecision.NOT_RECORD };
+    },
+    toString: () => 'StartAttributesSampler',
+  };
+  return { provider: new TracerProvider({ sampler }), seen };
 }
 
 // Re-exported so that tests of every package reach these without depending on the SDK packages themselves.
