@@ -14,6 +14,7 @@ import { BROKER_LIMITS } from './limits.js';
 import { MessagingMetrics } from './messaging-metrics.js';
 import type { MetricScope, ResolvedDestination } from './messaging-metrics.js';
 import { messageAgeMs } from './policy.js';
+import { ProcessStartCache } from './start-attributes.js';
 import type { ResolvedPolicy } from './policy.js';
 import { isEmpty, keptContext, startSendOperation } from './producer.js';
 import type { SendMachinery } from './producer.js';
@@ -141,6 +142,7 @@ export class MessagingTelemetry {
   private readonly states = new WeakMap<Span, SpanState>();
   private readonly endedForeign = new WeakSet<Span>();
   private readonly warnedDestinations = new Set<string>();
+  private readonly processStarts = new ProcessStartCache();
 
   constructor(private readonly options: MessagingTelemetryOptions) {
     this.system = options.system;
@@ -312,13 +314,21 @@ export class MessagingTelemetry {
     const decision = resolved.decision;
     const operationName = s.operationName ?? 'process';
     const destination = this.metrics.destination(s.destination, s.destinationTemplate, s.anonymous, s.temporary);
-    const attributes = this.baseAttributes(s, operationName, 'process', destination);
-    attributes[ATTR_BROKERTRACE_DECISION_RELATIONSHIP] = decision.relationship;
-    attributes[ATTR_BROKERTRACE_DECISION_REASON] = decision.reason;
-    copyAttributes(attributes, s.attributes);
+    let name: string;
+    let attributes: Attributes;
+    if (s.attributes === undefined && s.anonymous !== true && s.temporary !== true) {
+      // Nothing per message among them: the set of this destination, operation and decision, built once.
+      const starts = this.processStarts.entry(destination, s.metricAttributes, operationName, destination.template ?? s.destination);
+      name = starts.name;
+      attributes = starts.attributes(decision) ?? starts.keep(decision, this.processAttributes(s, operationName, destination, decision));
+    } else {
+      name = spanName(operationName, s, destination.template);
+      attributes = this.processAttributes(s, operationName, destination, decision);
+      copyAttributes(attributes, s.attributes);
+    }
     const scope = this.metrics.scope(destination, s.metricAttributes);
     const span = this.startSpan(
-      spanName(operationName, s, destination.template),
+      name,
       SpanKind.CONSUMER,
       attributes,
       resolved.links,
@@ -528,6 +538,14 @@ export class MessagingTelemetry {
       }
     }
     return span;
+  }
+
+  /** A process span's start attributes: the common ones and the decision (samplers see it). */
+  private processAttributes(s: SpanStart, operationName: string, destination: ResolvedDestination, decision: Decision): Attributes {
+    const attributes = this.baseAttributes(s, operationName, 'process', destination);
+    attributes[ATTR_BROKERTRACE_DECISION_RELATIONSHIP] = decision.relationship;
+    attributes[ATTR_BROKERTRACE_DECISION_REASON] = decision.reason;
+    return attributes;
   }
 
   /** The attributes every messaging span starts with (before the caller's own). */

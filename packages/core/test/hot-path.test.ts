@@ -1,5 +1,6 @@
 // The per-message cost rules of issue 12 that a unit test can see: no metric work while no meter provider is
-// registered (and metrics as soon as one is), and one context object per message where one does.
+// registered (and metrics as soon as one is), one context object per message where one does, and one shared
+// start-attribute set per destination, operation and decision for process spans.
 // No setupTestTelemetry here: this file's global meter provider must stay the API's no-op one.
 import { TraceFlags, metrics, propagation, trace } from '@opentelemetry/api';
 import type { Context, MeterProvider, Span, SpanOptions, Tracer, TracerProvider } from '@opentelemetry/api';
@@ -132,4 +133,53 @@ test('no meter provider and a span that does not record: nothing is kept on the 
   m.end(p.span);
   m.end(p.span);
   m.end(s);
+});
+
+test('process spans of one destination, operation and decision share one frozen attribute set and name; the rest get their own', () => {
+  const started: Array<{ name: string; options: SpanOptions | undefined }> = [];
+  const tracer = {
+    startSpan(name: string, options: SpanOptions | undefined): Span {
+      started.push({ name, options });
+      return trace.wrapSpanContext({ traceId: 'a'.repeat(32), spanId: 'b'.repeat(16), traceFlags: TraceFlags.NONE });
+    },
+  } as unknown as Tracer;
+  const m = new MessagingTelemetry({ system: 'kafka', instrumentationName: 'hot-path', config: { tracerProvider: { getTracer: () => tracer } } });
+  const client = { 'messaging.consumer.group.name': 'g1' };
+  const other = { 'messaging.consumer.group.name': 'g2' };
+  const fresh = { enqueuedAtMs: Date.now(), deliveryCount: 1 };
+  const process = (overrides: object, facts: object = fresh) =>
+    m.end(m.startProcess({ destination: 'orders', carrier: headers, facts, metricAttributes: client, ...overrides }).span);
+  process({});
+  process({});
+  process({}, { enqueuedAtMs: Date.now() - 3_600_000, deliveryCount: 1 }); // stale: another decision
+  process({ metricAttributes: other });
+  process({ destinationTemplate: 'order-{region}' });
+  process({ attributes: { 'messaging.destination.partition.id': '3' } });
+  process({ temporary: true });
+  process({ operationName: 'handle' });
+  const sets = started.map((s) => s.options!.attributes!);
+  expect(sets[1]).toBe(sets[0]);
+  expect(Object.isFrozen(sets[0])).toBe(true);
+  expect(new Set(sets).size).toBe(sets.length - 1);
+  const base = { 'messaging.system': 'kafka', 'messaging.operation.name': 'process', 'messaging.operation.type': 'process', 'messaging.destination.name': 'orders' };
+  expect(sets).toEqual([
+    { ...base, ...client, 'brokertrace.decision.relationship': 'child', 'brokertrace.decision.reason': 'fresh' },
+    { ...base, ...client, 'brokertrace.decision.relationship': 'child', 'brokertrace.decision.reason': 'fresh' },
+    { ...base, ...client, 'brokertrace.decision.relationship': 'link', 'brokertrace.decision.reason': 'stale' },
+    { ...base, ...other, 'brokertrace.decision.relationship': 'child', 'brokertrace.decision.reason': 'fresh' },
+    { ...base, ...client, 'messaging.destination.template': 'order-{region}', 'brokertrace.decision.relationship': 'child', 'brokertrace.decision.reason': 'fresh' },
+    { ...base, ...client, 'messaging.destination.partition.id': '3', 'brokertrace.decision.relationship': 'child', 'brokertrace.decision.reason': 'fresh' },
+    { ...base, ...client, 'messaging.destination.temporary': true, 'brokertrace.decision.relationship': 'child', 'brokertrace.decision.reason': 'fresh' },
+    { ...base, ...client, 'messaging.operation.name': 'handle', 'brokertrace.decision.relationship': 'child', 'brokertrace.decision.reason': 'fresh' },
+  ]);
+  expect(started.map((s) => s.name)).toEqual([
+    'process orders',
+    'process orders',
+    'process orders',
+    'process orders',
+    'process order-{region}',
+    'process orders',
+    'process',
+    'handle orders',
+  ]);
 });
