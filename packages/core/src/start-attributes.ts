@@ -1,58 +1,78 @@
-// The start attributes and name of process spans, built once per destination, operation and decision and shared
-// by every message that has them: a consumed message then costs no attribute object and no name string. The
-// tracer only reads them (the SDK copies what it keeps before sampling); they are frozen, so that none can change.
+// The name and common start attributes of spans, built once per destination and operation instead of once per
+// span. A span that adds attributes of its own starts from a copy; a process span, which adds only its decision,
+// starts with a frozen set shared by every message with that decision, so a consumed message costs no attribute
+// object and no name string. The tracer only reads them (the SDK copies what it keeps before sampling).
 import type { Attributes } from '@opentelemetry/api';
-import type { Decision } from './types.js';
 import type { ResolvedDestination } from './messaging-metrics.js';
+import { ATTR_BROKERTRACE_DECISION_REASON, ATTR_BROKERTRACE_DECISION_RELATIONSHIP } from './semconv.js';
+import type { Decision } from './types.js';
 
 /** The start attributes of one decision's reason, per relationship. */
 type ByRelationship = { child?: Readonly<Attributes>; link?: Readonly<Attributes> };
 
-/** One destination, `metricAttributes` object and operation name: its span name and a frozen set per decision. */
-export class ProcessStarts {
-  /** `{operation} {destination}`, or the operation alone for an empty destination. */
-  readonly name: string;
-  private readonly byReason = new Map<string, ByRelationship>();
+/** The spans of one destination, `metricAttributes` object, operation name and type. */
+export class SpanStarts {
+  private byReason: Map<string, ByRelationship> | undefined;
 
-  constructor(operationName: string, spanDestination: string) {
-    this.name = spanDestination === '' ? operationName : operationName + ' ' + spanDestination;
+  /** `base` becomes this entry's: it is never handed out, only copied. */
+  constructor(
+    readonly name: string,
+    private readonly base: Attributes,
+  ) {}
+
+  /** A fresh copy of the common attributes, for a span that adds its own. */
+  copy(): Attributes {
+    return { ...this.base };
   }
 
-  attributes(decision: Decision): Readonly<Attributes> | undefined {
-    return this.byReason.get(decision.reason)?.[decision.relationship];
-  }
-
-  /** Keeps `attributes` (frozen) for `decision`; returns them. */
-  keep(decision: Decision, attributes: Attributes): Readonly<Attributes> {
-    let pair = this.byReason.get(decision.reason);
+  /** The common attributes and `decision`, frozen, one set per decision (a process span's start attributes). */
+  decided(decision: Decision): Readonly<Attributes> {
+    let pair = (this.byReason ??= new Map<string, ByRelationship>()).get(decision.reason);
     if (pair === undefined) this.byReason.set(decision.reason, (pair = {}));
-    return (pair[decision.relationship] = Object.freeze(attributes));
+    return (pair[decision.relationship] ??= Object.freeze({
+      ...this.base,
+      [ATTR_BROKERTRACE_DECISION_RELATIONSHIP]: decision.relationship,
+      [ATTR_BROKERTRACE_DECISION_REASON]: decision.reason,
+    }));
   }
 }
+
+/** An operation name's entries by operation type (`''`: none). */
+type ByType = Record<string, SpanStarts | undefined>;
 
 /**
  * Keyed by the resolved destination (one per name, template and hiddenness, dropped with it) and the identity of
  * the package's `metricAttributes` (built once per client), both weakly, so that memory follows what is in use.
- * Operation names, reasons and relationships come from packages and core, never from messages: a handful each.
+ * Operation names and types come from packages and core, never from messages: a handful per destination.
  */
-export class ProcessStartCache {
-  private readonly plain = new WeakMap<ResolvedDestination, Map<string, ProcessStarts>>();
-  private readonly withMetricAttributes = new WeakMap<ResolvedDestination, WeakMap<Attributes, Map<string, ProcessStarts>>>();
+export class SpanStartCache {
+  private readonly plain = new WeakMap<ResolvedDestination, Map<string, ByType>>();
+  private readonly withMetricAttributes = new WeakMap<ResolvedDestination, WeakMap<Attributes, Map<string, ByType>>>();
 
-  /** The entry of a destination shown by name (or template) as `spanDestination`, created the first time. */
-  entry(destination: ResolvedDestination, metricAttributes: Attributes | undefined, operationName: string, spanDestination: string): ProcessStarts {
-    let byOperation: Map<string, ProcessStarts> | undefined;
+  get(destination: ResolvedDestination, metricAttributes: Attributes | undefined, operationName: string, operationType: string | undefined): SpanStarts | undefined {
+    return this.byOperation(destination, metricAttributes, false)?.get(operationName)?.[operationType ?? ''];
+  }
+
+  set(destination: ResolvedDestination, metricAttributes: Attributes | undefined, operationName: string, operationType: string | undefined, starts: SpanStarts): SpanStarts {
+    const byOperation = this.byOperation(destination, metricAttributes, true)!;
+    let byType = byOperation.get(operationName);
+    if (byType === undefined) byOperation.set(operationName, (byType = {}));
+    return (byType[operationType ?? ''] = starts);
+  }
+
+  private byOperation(destination: ResolvedDestination, metricAttributes: Attributes | undefined, create: boolean): Map<string, ByType> | undefined {
     if (metricAttributes === undefined) {
-      byOperation = this.plain.get(destination);
-      if (byOperation === undefined) this.plain.set(destination, (byOperation = new Map<string, ProcessStarts>()));
-    } else {
-      let byIdentity = this.withMetricAttributes.get(destination);
-      if (byIdentity === undefined) this.withMetricAttributes.set(destination, (byIdentity = new WeakMap()));
-      byOperation = byIdentity.get(metricAttributes);
-      if (byOperation === undefined) byIdentity.set(metricAttributes, (byOperation = new Map<string, ProcessStarts>()));
+      let byOperation = this.plain.get(destination);
+      if (byOperation === undefined && create) this.plain.set(destination, (byOperation = new Map<string, ByType>()));
+      return byOperation;
     }
-    let starts = byOperation.get(operationName);
-    if (starts === undefined) byOperation.set(operationName, (starts = new ProcessStarts(operationName, spanDestination)));
-    return starts;
+    let byIdentity = this.withMetricAttributes.get(destination);
+    if (byIdentity === undefined) {
+      if (!create) return undefined;
+      this.withMetricAttributes.set(destination, (byIdentity = new WeakMap()));
+    }
+    let byOperation = byIdentity.get(metricAttributes);
+    if (byOperation === undefined && create) byIdentity.set(metricAttributes, (byOperation = new Map<string, ByType>()));
+    return byOperation;
   }
 }

@@ -14,7 +14,7 @@ import { BROKER_LIMITS } from './limits.js';
 import { MessagingMetrics } from './messaging-metrics.js';
 import type { MetricScope, ResolvedDestination } from './messaging-metrics.js';
 import { messageAgeMs } from './policy.js';
-import { ProcessStartCache } from './start-attributes.js';
+import { SpanStartCache, SpanStarts } from './start-attributes.js';
 import type { ResolvedPolicy } from './policy.js';
 import { isEmpty, keptContext, startSendOperation } from './producer.js';
 import type { SendMachinery } from './producer.js';
@@ -142,7 +142,7 @@ export class MessagingTelemetry {
   private readonly states = new WeakMap<Span, SpanState>();
   private readonly endedForeign = new WeakSet<Span>();
   private readonly warnedDestinations = new Set<string>();
-  private readonly processStarts = new ProcessStartCache();
+  private readonly spanStarts = new SpanStartCache();
 
   constructor(private readonly options: MessagingTelemetryOptions) {
     this.system = options.system;
@@ -314,21 +314,18 @@ export class MessagingTelemetry {
     const decision = resolved.decision;
     const operationName = s.operationName ?? 'process';
     const destination = this.metrics.destination(s.destination, s.destinationTemplate, s.anonymous, s.temporary);
-    let name: string;
+    const starts = this.starts(s, destination, operationName, 'process');
     let attributes: Attributes;
-    if (s.attributes === undefined && s.anonymous !== true && s.temporary !== true) {
-      // Nothing per message among them: the set of this destination, operation and decision, built once.
-      const starts = this.processStarts.entry(destination, s.metricAttributes, operationName, destination.template ?? s.destination);
-      name = starts.name;
-      attributes = starts.attributes(decision) ?? starts.keep(decision, this.processAttributes(s, operationName, destination, decision));
-    } else {
-      name = spanName(operationName, s, destination.template);
-      attributes = this.processAttributes(s, operationName, destination, decision);
+    if (s.attributes === undefined) attributes = starts.decided(decision);
+    else {
+      attributes = starts.copy();
+      attributes[ATTR_BROKERTRACE_DECISION_RELATIONSHIP] = decision.relationship;
+      attributes[ATTR_BROKERTRACE_DECISION_REASON] = decision.reason;
       copyAttributes(attributes, s.attributes);
     }
     const scope = this.metrics.scope(destination, s.metricAttributes);
     const span = this.startSpan(
-      name,
+      starts.name,
       SpanKind.CONSUMER,
       attributes,
       resolved.links,
@@ -367,11 +364,12 @@ export class MessagingTelemetry {
     const operationName = s.operationName ?? s.operationType;
     const destination = this.metrics.destination(s.destination, s.destinationTemplate, s.anonymous, s.temporary);
     const scope = this.metrics.scope(destination, s.metricAttributes);
-    const attributes = this.baseAttributes(s, operationName, s.operationType, destination);
+    const starts = this.starts(s, destination, operationName, s.operationType);
+    const attributes = starts.copy();
     if (s.batch !== false) attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT] = n;
     copyAttributes(attributes, s.attributes);
     const kind = process ? SpanKind.CONSUMER : SpanKind.CLIENT;
-    const span = this.startSpan(spanName(operationName, s, destination.template), kind, attributes, resolved.links, ambient, s.startTime, s.recordedAttributes);
+    const span = this.startSpan(starts.name, kind, attributes, resolved.links, ambient, s.startTime, s.recordedAttributes);
     this.track(span, process ? Op.Process : Op.Receive, operationName, s.operationType, scope, s.startTime, n);
 
     const handlerContext = trace.setSpan(ambient, span);
@@ -540,12 +538,16 @@ export class MessagingTelemetry {
     return span;
   }
 
-  /** A process span's start attributes: the common ones and the decision (samplers see it). */
-  private processAttributes(s: SpanStart, operationName: string, destination: ResolvedDestination, decision: Decision): Attributes {
-    const attributes = this.baseAttributes(s, operationName, 'process', destination);
-    attributes[ATTR_BROKERTRACE_DECISION_RELATIONSHIP] = decision.relationship;
-    attributes[ATTR_BROKERTRACE_DECISION_REASON] = decision.reason;
-    return attributes;
+  /**
+   * The name and common start attributes of this destination and operation, built once (see start-attributes.ts).
+   * Anonymous and temporary destinations, which differ by flags the cache does not key on, get a fresh entry.
+   */
+  private starts(s: SpanStart, destination: ResolvedDestination, operationName: string, operationType: string | undefined): SpanStarts {
+    const hidden = s.anonymous === true || s.temporary === true;
+    const cached = hidden ? undefined : this.spanStarts.get(destination, s.metricAttributes, operationName, operationType);
+    if (cached !== undefined) return cached;
+    const starts = new SpanStarts(spanName(operationName, s, destination.template), this.baseAttributes(s, operationName, operationType, destination));
+    return hidden ? starts : this.spanStarts.set(destination, s.metricAttributes, operationName, operationType, starts);
   }
 
   /** The attributes every messaging span starts with (before the caller's own). */
@@ -578,10 +580,11 @@ export class MessagingTelemetry {
     // Suppressed tracing (an exporter's own traffic): no span, no attributes, no metrics.
     if (isSuppressed(parent)) return NON_RECORDING_SPAN;
     const destination = this.metrics.destination(s.destination, s.destinationTemplate, s.anonymous, s.temporary);
-    const attributes = this.baseAttributes(s, operationName, operationType, destination);
+    const starts = this.starts(s, destination, operationName, operationType);
+    const attributes = starts.copy();
     if (batchCount !== undefined) attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT] = batchCount;
     copyAttributes(attributes, s.attributes);
-    const span = this.startSpan(spanName(operationName, s, destination.template), kind, attributes, links, parent, s.startTime, s.recordedAttributes);
+    const span = this.startSpan(starts.name, kind, attributes, links, parent, s.startTime, s.recordedAttributes);
     this.track(span, op, operationName, operationType, this.metrics.scope(destination, s.metricAttributes), s.startTime, messageCount);
     return span;
   }

@@ -172,14 +172,17 @@ test('process spans of one destination, operation and decision share one frozen 
     { ...base, ...client, 'messaging.destination.temporary': true, 'brokertrace.decision.relationship': 'child', 'brokertrace.decision.reason': 'fresh' },
     { ...base, ...client, 'messaging.operation.name': 'handle', 'brokertrace.decision.relationship': 'child', 'brokertrace.decision.reason': 'fresh' },
   ]);
-  expect(started.map((s) => s.name)).toEqual([
-    'process orders',
-    'process orders',
-    'process orders',
-    'process orders',
-    'process order-{region}',
-    'process orders',
-    'process',
-    'handle orders',
+  expect(started.map((s) => s.name)).toEqual(['process orders', 'process orders', 'process orders', 'process orders', 'process order-{region}', 'process orders', 'process', 'handle orders']);
+
+  // Spans that add attributes of their own start from a copy: nothing of one reaches the next.
+  started.length = 0;
+  m.end(m.startSettle({ destination: 'orders', operationName: 'ack', batch: true, messageCount: 2, attributes: { 'x.a': 1 }, metricAttributes: client }));
+  m.end(m.startSettle({ destination: 'orders', operationName: 'ack', metricAttributes: client }));
+  m.end(m.startSend({ destination: 'orders', messages: [{ existing: {} }], metricAttributes: client }).span);
+  const settle = { ...base, ...client, 'messaging.operation.name': 'ack', 'messaging.operation.type': 'settle' };
+  expect(started.map((s) => [s.name, s.options!.attributes])).toEqual([
+    ['ack orders', { ...settle, 'messaging.batch.message_count': 2, 'x.a': 1 }],
+    ['ack orders', settle],
+    ['send orders', { ...base, ...client, 'messaging.operation.name': 'send', 'messaging.operation.type': 'send' }],
   ]);
 });
