@@ -53,9 +53,8 @@ export function createConsumerState(tracing: KafkaTracing, info: ClientInfo): Co
  * no allocation; a re-seen offset (the handler threw, a rebalance, a seek back) is counted in the bounded memory.
  */
 function handOverCount(state: ConsumerState, topic: string, partition: number, offset: string, record = true): number {
-  const key = () => `${state.info.groupId ?? ''}/${topic}/${partition}/${offset}`;
   const n = Number(offset);
-  if (!Number.isSafeInteger(n)) return record ? state.redeliveries.record(key()) : state.redeliveries.peek(key()) + 1;
+  if (!Number.isSafeInteger(n)) return redelivered(state, topic, partition, offset, record);
   let byPartition = state.highest.get(topic);
   if (byPartition === undefined) {
     if (!record) return 1;
@@ -67,7 +66,13 @@ function handOverCount(state: ConsumerState, topic: string, partition: number, o
     return 1;
   }
   // A re-delivery: the memory counts re-deliveries only (1 the first time), so this is its count + 1.
-  return 1 + (record ? state.redeliveries.record(key()) : state.redeliveries.peek(key()) + 1);
+  return 1 + redelivered(state, topic, partition, offset, record);
+}
+
+/** The bounded memory's count for this offset of this group, recorded (or, `record: false`, as it would be). */
+function redelivered(state: ConsumerState, topic: string, partition: number, offset: string, record: boolean): number {
+  const key = `${state.info.groupId ?? ''}/${topic}/${partition}/${offset}`;
+  return record ? state.redeliveries.record(key) : state.redeliveries.peek(key) + 1;
 }
 
 /** The facts of one message handed over (its delivery recorded); `seen`: its hand-over count, when known. */

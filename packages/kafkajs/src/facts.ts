@@ -150,7 +150,9 @@ export class HeaderMarkers {
   /** Per slot, the value of the key that names it (exact match first); undefined when no key names any. */
   private match(headers: KafkaHeaders): Array<{ value: KafkaHeaderValue; exact: boolean } | undefined> | undefined {
     let found: Array<{ value: KafkaHeaderValue; exact: boolean } | undefined> | undefined;
-    for (const key of Object.keys(headers)) {
+    // for..in rather than Object.keys: no array per message (own keys only, in the same order)
+    for (const key in headers) {
+      if (!Object.hasOwn(headers, key)) continue;
       const slots = this.slotsByLowerName.get(key.toLowerCase());
       if (slots === undefined) continue;
       found ??= new Array(this.names.length);

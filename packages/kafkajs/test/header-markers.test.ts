@@ -42,4 +42,11 @@ describe('HeaderMarkers', () => {
     expect(markers.read({ traceparent: 'x' })).toEqual({ earlier: 0, replayed: false });
     expect(markers.read(undefined)).toEqual({ earlier: 0, replayed: false });
   });
+
+  test("only the headers' own keys count: an inherited enumerable one is no header", () => {
+    const markers = new HeaderMarkers(['x-retry-count'], ['dlt']);
+    const inherited = Object.assign(Object.create({ 'x-retry-count': '9', dlt: 'orders' }) as KafkaHeaders, { traceparent: 'x' });
+    expect(markers.read(inherited)).toEqual({ earlier: 0, replayed: false });
+    expect(markers.read(Object.assign(Object.create({ dlt: 'orders' }) as KafkaHeaders, { 'x-retry-count': '2' }))).toEqual({ earlier: 2, replayed: false });
+  });
 });
