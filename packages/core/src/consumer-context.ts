@@ -72,7 +72,6 @@ function trusted(sc: SpanContext | undefined, ignoreSampledFlag: boolean): SpanC
   return sc;
 }
 
-/** Adds what identifies a message to `attributes`: the package's link attributes, and the id unless made up. */
 /**
  * What a span or link records of one message's facts: the package's link attributes, the message id (unless made
  * up), delivery count and age (seconds). A single message's process span sets them only when it records (no

@@ -186,7 +186,8 @@ function processMessage(state: SubscriptionState, listener: Listener, self: unkn
       facts,
       carrier: message.attributes,
       metricAttributes,
-      attributes: processAttributes(message, facts),
+      // Id, ordering key, delivery attempt and dead-letter source: only on a span that records (no sampler needs them).
+      recordedAttributes: () => processAttributes(message, facts),
     });
     span = started.span;
     ctx = started.context;

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
-import { setupTestTelemetry } from '@brokertrace/testing';
+import { setupTestTelemetry, startAttributesProvider } from '@brokertrace/testing';
 import { traceSubscription, untraceSubscription } from '../src/index';
 import { FakeSubscriber, FakeSubscription, receivedMessage } from './fakes';
 
@@ -57,6 +57,19 @@ describe('subscribe', () => {
     expect(ack!.kind).toBe(SpanKind.CLIENT);
     expect(ack!.parentSpanContext?.spanId).toBe(span!.spanContext().spanId);
     expect(subscriber.acks).toEqual(['m1']);
+  });
+
+  it('samplers see the destination, subscription and decision; id, ordering key and delivery attempt only spans that record', () => {
+    const { provider, seen } = startAttributesProvider();
+    const subscriber = new FakeSubscriber();
+    const subscription = traceSubscription(new FakeSubscription(), { tracerProvider: provider });
+    subscription.on('message', () => undefined);
+    subscription.emit('message', receivedMessage(subscriber, { id: 'm1', attributes: { traceparent: PARENT }, deliveryAttempt: 2, orderingKey: 'k' }));
+    const process = seen.find((a) => a['messaging.operation.type'] === 'process')!;
+    expect(process).toMatchObject({ 'messaging.destination.subscription.name': 'billing', 'brokertrace.decision.reason': 'fresh' });
+    for (const key of ['messaging.message.id', 'messaging.gcp_pubsub.message.ordering_key', 'messaging.gcp_pubsub.message.delivery_attempt']) {
+      expect(process).not.toHaveProperty([key]);
+    }
   });
 
   it('a message without context starts a root, even inside an active span', () => {
