@@ -32,8 +32,6 @@ import type {
 } from './telemetry-types.js';
 import {
   ATTR_BROKERTRACE_CONTEXT_DROPPED_FIELDS,
-  ATTR_BROKERTRACE_DECISION_REASON,
-  ATTR_BROKERTRACE_DECISION_RELATIONSHIP,
   ATTR_ERROR_TYPE,
   ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
   ATTR_MESSAGING_DESTINATION_ANONYMOUS,
@@ -315,12 +313,10 @@ export class MessagingTelemetry {
     const operationName = s.operationName ?? 'process';
     const destination = this.metrics.destination(s.destination, s.destinationTemplate, s.anonymous, s.temporary);
     const starts = this.starts(s, destination, operationName, 'process');
-    let attributes: Attributes;
-    if (s.attributes === undefined) attributes = starts.decided(decision);
-    else {
-      attributes = starts.copy();
-      attributes[ATTR_BROKERTRACE_DECISION_RELATIONSHIP] = decision.relationship;
-      attributes[ATTR_BROKERTRACE_DECISION_REASON] = decision.reason;
+    let attributes: Attributes = starts.decided(decision);
+    if (s.attributes !== undefined) {
+      // Per-message start attributes: the shared set is copied, never written to.
+      attributes = { ...attributes };
       copyAttributes(attributes, s.attributes);
     }
     const scope = this.metrics.scope(destination, s.metricAttributes);
