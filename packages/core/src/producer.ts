@@ -14,7 +14,8 @@ export interface SendMachinery {
   readonly log: DiagLogger;
   startCreate(s: SendStart, message: OutgoingMessage, parent: Context): Span;
   startSendSpan(s: SendStart, kind: SpanKind, links: Link[] | undefined, parent: Context, messageCount: number): Span;
-  inject(span: Span, base: Context, existing: ExistingEntries, limits: CarrierLimits | undefined): InjectResult;
+  /** `spanContext`: the span's own context (`trace.setSpan(base, span)`), built once by the caller. */
+  inject(span: Span, spanContext: Context, existing: ExistingEntries, limits: CarrierLimits | undefined): InjectResult;
   end(span: Span): void;
 }
 
@@ -89,7 +90,7 @@ export function startSendOperation(machinery: SendMachinery, s: SendStart, paren
         machinery.log.error('the onCreate callback threw; ignored', err);
       }
     }
-    const result = machinery.inject(create, parent, message.existing, message.limits);
+    const result = machinery.inject(create, trace.setSpan(parent, create), message.existing, message.limits);
     if (creates !== undefined) creates[i] = create;
     else machinery.end(create);
     injections[i] = isEmpty(result) ? undefined : result;
@@ -103,15 +104,17 @@ export function startSendOperation(machinery: SendMachinery, s: SendStart, paren
   // Without messages or a count, the package injects the send span's context itself (`telemetry.inject`).
   const kind = pending !== undefined || (n === 0 && !counted) ? SpanKind.PRODUCER : SpanKind.CLIENT;
   const span = machinery.startSendSpan(s, kind, links, parent, count);
+  // One context object for the send span: what its messages carry is also what the package runs the send in.
+  const sendContext = trace.setSpan(parent, span);
   if (pending !== undefined) {
     for (let j = 0; j < pending.length; j++) {
       const i = pending[j]!;
       const message = messages[i]!;
-      const result = machinery.inject(span, parent, message.existing, message.limits);
+      const result = machinery.inject(span, sendContext, message.existing, message.limits);
       injections[i] = isEmpty(result) ? undefined : result;
     }
   }
-  const result: SendResult = { span, context: trace.setSpan(parent, span), injections };
+  const result: SendResult = { span, context: sendContext, injections };
   if (creates !== undefined) result.creates = creates;
   return result;
 }

@@ -165,7 +165,7 @@ export class MessagingTelemetry {
       startCreate: (s, message, parent) => this.startCreateFor(s, message, parent),
       startSendSpan: (s, kind, links, parent, count) =>
         this.startOperation(s, Op.Send, s.operationName ?? 'send', 'send', kind, s.batch === true ? count : undefined, links, parent, count),
-      inject: (span, base, existing, limits) => this.injectInto(span, base, existing, limits ?? this.limits),
+      inject: (span, spanContext, existing, limits) => this.injectInto(span, spanContext, existing, limits ?? this.limits),
       end: (span) => this.end(span),
     };
   }
@@ -263,8 +263,9 @@ export class MessagingTelemetry {
     const kept = this.resolved.keepExistingContext ? keptContext(message, propagation.fields()) : undefined;
     if (kept !== undefined) return { span: NON_RECORDING_SPAN, context: parent, injection: undefined, kept };
     const span = this.startCreateFor(s, message, parent);
-    const result = this.injectInto(span, parent, message.existing, message.limits ?? this.limits);
-    return { span, context: trace.setSpan(parent, span), injection: isEmpty(result) ? undefined : result, kept: undefined };
+    const createContext = trace.setSpan(parent, span);
+    const result = this.injectInto(span, createContext, message.existing, message.limits ?? this.limits);
+    return { span, context: createContext, injection: isEmpty(result) ? undefined : result, kept: undefined };
   }
 
   /**
@@ -292,7 +293,7 @@ export class MessagingTelemetry {
    * (`brokertrace.context.dropped_fields`), counted, and warned about once per destination. Never mutates `existing`.
    */
   inject(span: Span, existing: ExistingEntries, limits: CarrierLimits = this.limits): InjectResult {
-    return this.injectInto(span, context.active(), existing, limits);
+    return this.injectInto(span, trace.setSpan(context.active(), span), existing, limits);
   }
 
   /**
@@ -591,8 +592,9 @@ export class MessagingTelemetry {
     return this.startOperation(start, Op.Create, 'create', 'create', SpanKind.PRODUCER, undefined, undefined, parent, 1);
   }
 
-  private injectInto(span: Span, base: Context, existing: ExistingEntries, limits: CarrierLimits): InjectResult {
-    const ctx = filterBaggage(trace.setSpan(base, span), this.resolved.baggageAllowList);
+  /** `spanContext` holds `span` already: callers build it once and reuse it (a context is a Map copy). */
+  private injectInto(span: Span, spanContext: Context, existing: ExistingEntries, limits: CarrierLimits): InjectResult {
+    const ctx = filterBaggage(spanContext, this.resolved.baggageAllowList);
     const result = injectContext(ctx, existing, limits);
     if (result.dropped.length > 0) this.recordDropped(span, result.dropped);
     return result;

@@ -186,3 +186,27 @@ test('process spans of one destination, operation and decision share one frozen 
     ['send orders', { ...base, ...client, 'messaging.operation.name': 'send', 'messaging.operation.type': 'send' }],
   ]);
 });
+
+test('a send span gets one context object: its messages carry it and the result hands it on for the call', () => {
+  const m = new MessagingTelemetry({ system: 'kafka', instrumentationName: 'hot-path', config: { tracerProvider: recordingProvider([]) } });
+  const setSpan = jest.spyOn(trace, 'setSpan');
+  const inject = jest.spyOn(propagation, 'inject');
+  const sent = m.startSend({ destination: 'orders', messages: [{ existing: {} }, { existing: { 'x-app': 'billing' } }] });
+  expect(setSpan).toHaveBeenCalledTimes(1);
+  expect(inject).toHaveBeenCalledTimes(2);
+  for (const [ctx] of inject.mock.calls) expect(ctx).toBe(sent.context);
+  expect(trace.getSpan(sent.context)).toBe(sent.span);
+  expect(sent.injections.map((i) => i?.fields.traceparent)).toEqual([`00-${'a'.repeat(32)}-${'b'.repeat(16)}-00`, `00-${'a'.repeat(32)}-${'b'.repeat(16)}-00`]);
+  m.end(sent.span);
+});
+
+test('a create span gets one context object too: its message carries the one the result hands on', () => {
+  const m = new MessagingTelemetry({ system: 'gcp_pubsub', instrumentationName: 'hot-path', config: { tracerProvider: recordingProvider([]) } });
+  const setSpan = jest.spyOn(trace, 'setSpan');
+  const inject = jest.spyOn(propagation, 'inject');
+  const created = m.startCreate({ destination: 'orders', message: { existing: {} } });
+  expect(setSpan).toHaveBeenCalledTimes(1);
+  expect(inject.mock.calls[0]![0]).toBe(created.context);
+  expect(created.injection?.fields.traceparent).toBe(`00-${'a'.repeat(32)}-${'b'.repeat(16)}-00`);
+  m.end(created.span);
+});

@@ -1,8 +1,8 @@
 // Producer side: a send span per topic of each send/sendBatch call, a create span per message of a
 // multi-message send (linked from the send span), the context fitted into a COPY of every message's headers, the
 // broker's reply on the send span.
-import { context, trace } from '@opentelemetry/api';
-import type { Attributes, Span } from '@opentelemetry/api';
+import { context } from '@opentelemetry/api';
+import type { Attributes, Context, Span } from '@opentelemetry/api';
 import {
   ATTR_MESSAGING_DESTINATION_PARTITION_ID,
   ATTR_MESSAGING_KAFKA_OFFSET,
@@ -31,6 +31,8 @@ interface OutgoingTopic {
   readonly topic: string;
   readonly info: ClientInfo;
   readonly send: Span;
+  /** The send span's context (what its messages carry): the client's call runs in it when it is the only topic. */
+  readonly context: Context;
   /** The messages as they go out (copies where we added headers). */
   readonly messages: ProducerMessage[];
 }
@@ -116,7 +118,9 @@ function prepareTopic(
       attributes: batch ? messageAttributes(message, options.captureMessageKey, { ...common }) : undefined,
     };
   }
-  const attributes = batch ? common : messageAttributes(messages[0] ?? {}, options.captureMessageKey, { ...common });
+  // `common` is this call's own object: a single message's attributes are written into it, not into a copy.
+  const attributes = batch ? common : messageAttributes(messages[0] ?? {}, options.captureMessageKey, common);
+  const hook = options.producerHook;
   let started: SendResult | undefined;
   try {
     started = telemetry.startSend({
@@ -126,14 +130,14 @@ function prepareTopic(
       attributes,
       metricAttributes: info.metricAttributes(),
       // The hook sees the message as the caller built it: the create span ends with the injection.
-      onCreate: (span, i) => telemetry.runHook(options.producerHook, span, { topic, message: messages[i]! }),
+      onCreate: hook === undefined ? undefined : (span, i) => telemetry.runHook(hook, span, { topic, message: messages[i]! }),
     });
     const out = new Array<ProducerMessage>(count);
     const copy = info.flavour.rewritesMessages;
     for (let i = 0; i < count; i++) out[i] = withFields(messages[i]!, started.injections[i], copy);
-    if (!batch) telemetry.runHook(options.producerHook, started.span, { topic, message: out[0]! });
+    if (!batch) telemetry.runHook(hook, started.span, { topic, message: out[0]! });
     txn?.record(topic, started.span, count);
-    return { topic, info, send: started.span, messages: out };
+    return { topic, info, send: started.span, context: started.context, messages: out };
   } catch (err) {
     // The real send still happens (untraced, by the caller): the span says why it has no outcome, and nothing
     // is counted as sent by it.
@@ -151,9 +155,14 @@ function applyReply(outgoing: OutgoingTopic, reply: unknown): void {
   const clusterId = outgoing.info.clusterId();
   if (clusterId !== undefined) outgoing.send.setAttribute(ATTR_MESSAGING_KAFKA_CLUSTER_ID, clusterId);
   if (!Array.isArray(reply)) return;
-  const mine = (reply as RecordMetadata[]).filter((r) => r !== null && typeof r === 'object' && r.topicName === outgoing.topic);
-  if (mine.length !== 1) return;
-  const r = mine[0]!;
+  let r: RecordMetadata | undefined;
+  for (const entry of reply as unknown[]) {
+    if (entry === null || typeof entry !== 'object' || (entry as RecordMetadata).topicName !== outgoing.topic) continue;
+    // Several partitions of the topic answered: no single partition or offset to tell.
+    if (r !== undefined) return;
+    r = entry as RecordMetadata;
+  }
+  if (r === undefined) return;
   outgoing.send.setAttribute(ATTR_MESSAGING_DESTINATION_PARTITION_ID, String(r.partition));
   const base = offsetNumber(r.baseOffset ?? r.offset);
   if (outgoing.messages.length === 1 && base !== undefined) outgoing.send.setAttribute(ATTR_MESSAGING_KAFKA_OFFSET, base);
@@ -184,8 +193,7 @@ function endAll(tracing: KafkaTracing, topics: ReadonlyArray<OutgoingTopic>, err
 /** Calls the client with the traced argument; ends the spans when its promise settles; results pass unchanged. */
 function callTraced<R>(tracing: KafkaTracing, topics: ReadonlyArray<OutgoingTopic>, call: () => R): R {
   // With one topic its send span is active during the call (anything the client logs or traces nests under it).
-  const only = topics.length === 1 ? topics[0] : undefined;
-  const ctx = only ? trace.setSpan(context.active(), only.send) : context.active();
+  const ctx = topics.length === 1 ? topics[0]!.context : context.active();
   let result: R;
   try {
     result = context.with(ctx, call);

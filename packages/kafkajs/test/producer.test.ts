@@ -48,6 +48,26 @@ describe('send', () => {
     expect(message).toEqual({ key: 'order-1', value: 'hello', headers: { app: 'x' } });
   });
 
+  it('runs the client call in the context its message carries, built once', async () => {
+    const { producer } = fakeProducer();
+    const send = producer.send;
+    let during: unknown;
+    producer.send = (record) => ((during = context.active()), send(record));
+    traceProducer(producer);
+    const setSpan = jest.spyOn(trace, 'setSpan');
+    const inject = jest.spyOn(propagation, 'inject');
+    try {
+      await producer.send({ topic: 'orders', messages: [{ value: 'a' }] });
+      expect(setSpan).toHaveBeenCalledTimes(1);
+      expect(inject).toHaveBeenCalledTimes(1);
+      expect(during).toBe(inject.mock.calls[0]![0]);
+    } finally {
+      setSpan.mockRestore();
+      inject.mockRestore();
+    }
+    expect(trace.getSpan(during as never)?.spanContext().spanId).toBe(t.spansNamed('send orders')[0]!.spanContext().spanId);
+  });
+
   it('continues the active trace', async () => {
     const { producer } = fakeProducer();
     traceProducer(producer);
