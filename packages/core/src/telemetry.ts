@@ -1,7 +1,7 @@
 // The span lifecycle of every messaging operation: start (send/create, batch receive/process, process, settle),
 // end, run. Where a consumer span starts is consumer-context.ts; what goes into each message of a publish call
 // is producer.ts; what is recorded as metrics is messaging-metrics.ts; this file ties them to spans.
-import { INVALID_SPAN_CONTEXT, ROOT_CONTEXT, SpanKind, SpanStatusCode, context, createContextKey, propagation, trace } from '@opentelemetry/api';
+import { INVALID_SPAN_CONTEXT, ROOT_CONTEXT, SpanKind, SpanStatusCode, TraceFlags, context, createContextKey, isSpanContextValid, propagation, trace } from '@opentelemetry/api';
 import type { Attributes, Context, DiagLogger, Link, MeterProvider, Span, Tracer, TracerProvider } from '@opentelemetry/api';
 import { filterBaggage } from './baggage.js';
 import { resolveConfig } from './config.js';
@@ -270,11 +270,31 @@ export class MessagingTelemetry {
 
   /**
    * Starts a settle span such as `ack {destination}` (CLIENT, `messaging.operation.type` `settle`), under the
-   * active context by default (settlement is called from user code, usually inside the process span).
+   * active context by default (settlement is called from user code, usually inside the process span). Under a
+   * span that is not sampled, while no meter provider is registered, no span is started: the result is a
+   * non-recording stand-in with the parent's span context (see {@link unsampledChild}).
    */
   startSettle(s: SettleStart): Span {
+    const parent = s.parent ?? context.active();
+    const standIn = this.unsampledChild(parent);
+    if (standIn !== undefined) return standIn;
     const count = s.batch === true ? (s.messageCount ?? undefined) : undefined;
-    return this.startOperation(s, Op.Settle, s.operationName, 'settle', SpanKind.CLIENT, count, undefined, s.parent ?? context.active(), count ?? 1);
+    return this.startOperation(s, Op.Settle, s.operationName, 'settle', SpanKind.CLIENT, count, undefined, parent, count ?? 1);
+  }
+
+  /**
+   * For a settle span under a span that is neither sampled nor recording, while no meter provider is registered:
+   * a parent-based sampler (the SDK's default) would drop the settle span and nothing would record its duration,
+   * so none is started. A non-recording span with the parent's span context stands in for it (ending it does
+   * nothing), so that whatever runs under it (the client's own request) stays in the parent's trace. Undefined
+   * when a span must be started: metrics to record, a sampled or recording parent, or none (a root's sampler decides).
+   */
+  private unsampledChild(parent: Context): Span | undefined {
+    const parentSpan = trace.getSpan(parent);
+    if (parentSpan === undefined) return undefined;
+    const sc = parentSpan.spanContext();
+    if ((sc.traceFlags & TraceFlags.SAMPLED) !== 0 || !isSpanContextValid(sc) || recording(parentSpan) || this.metrics.active) return undefined;
+    return trace.wrapSpanContext(sc);
   }
 
   /**

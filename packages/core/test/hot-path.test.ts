@@ -2,7 +2,7 @@
 // registered (and metrics as soon as one is), one context object per message where one does, and one shared
 // start-attribute set per destination, operation and decision for process spans.
 // No setupTestTelemetry here: this file's global meter provider must stay the API's no-op one.
-import { TraceFlags, metrics, propagation, trace } from '@opentelemetry/api';
+import { ROOT_CONTEXT, TraceFlags, metrics, propagation, trace } from '@opentelemetry/api';
 import type { Context, MeterProvider, Span, SpanOptions, Tracer, TracerProvider } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { MessagingTelemetry } from '@brokertrace/core';
@@ -209,4 +209,50 @@ test('a create span gets one context object too: its message carries the one the
   expect(inject.mock.calls[0]![0]).toBe(created.context);
   expect(created.injection?.fields.traceparent).toBe(`00-${'a'.repeat(32)}-${'b'.repeat(16)}-00`);
   m.end(created.span);
+});
+
+describe('a settle span under a span that is not sampled', () => {
+  const unsampled = trace.wrapSpanContext({ traceId: 'c'.repeat(32), spanId: 'd'.repeat(16), traceFlags: TraceFlags.NONE });
+  const sampled = trace.wrapSpanContext({ traceId: 'c'.repeat(32), spanId: 'd'.repeat(16), traceFlags: TraceFlags.SAMPLED });
+  const under = (span: Span): Context => trace.setSpan(ROOT_CONTEXT, span);
+
+  function telemetry(parents: Context[]): MessagingTelemetry {
+    return new MessagingTelemetry({ system: 'rabbitmq', instrumentationName: 'hot-path', config: { tracerProvider: recordingProvider(parents) } });
+  }
+
+  test('is not started while no meter provider is registered: a stand-in keeps the parent\'s trace for what runs under it', () => {
+    const parents: Context[] = [];
+    const m = telemetry(parents);
+    const settle = m.startSettle({ destination: 'q', operationName: 'ack', parent: under(unsampled) });
+    expect(parents).toHaveLength(0);
+    expect(settle.isRecording()).toBe(false);
+    expect(settle.spanContext()).toEqual(unsampled.spanContext());
+    expect(settle).not.toBe(unsampled);
+    m.end(settle);
+  });
+
+  test('is started under a sampled or a recording parent, or as a root', () => {
+    const parents: Context[] = [];
+    const m = telemetry(parents);
+    const recordOnly = Object.assign(Object.create(unsampled) as Span, { isRecording: () => true });
+    m.end(m.startSettle({ destination: 'q', operationName: 'ack', parent: under(sampled) }));
+    m.end(m.startSettle({ destination: 'q', operationName: 'ack', parent: under(recordOnly) }));
+    m.end(m.startSettle({ destination: 'q', operationName: 'ack', parent: ROOT_CONTEXT }));
+    expect(parents).toHaveLength(3);
+    expect(trace.getSpan(parents[1]!)).toBe(recordOnly);
+  });
+
+  test('is started when a meter provider is registered, and its duration recorded', () => {
+    const parents: Context[] = [];
+    const m = telemetry(parents);
+    const record = jest.fn();
+    metrics.setGlobalMeterProvider({ getMeter: () => ({ createCounter: () => ({ add: jest.fn() }), createHistogram: () => ({ record }) }) } as unknown as MeterProvider);
+    try {
+      m.end(m.startSettle({ destination: 'q', operationName: 'ack', parent: under(unsampled) }));
+    } finally {
+      metrics.disable();
+    }
+    expect(parents).toHaveLength(1);
+    expect(record).toHaveBeenCalledWith(expect.any(Number), expect.objectContaining({ 'messaging.operation.name': 'ack', 'messaging.operation.type': 'settle' }));
+  });
 });
