@@ -281,11 +281,11 @@ function traceEachBatch(state: ConsumerState, handler: EachBatch, autoResolve: b
         const previewed = preview(state, topic, partition, message);
         previews.set(message, previewed);
         const { facts } = previewed;
-        // A Kafka record is named by its partition and offset (there is no message id to make up).
-        const linkAttributes: Attributes = { [ATTR_MESSAGING_DESTINATION_PARTITION_ID]: partitionId };
+        // A Kafka record is named by its partition and offset (there is no message id to make up). A batch is one
+        // partition's: the batch span says which, and each link only its offset (the SDK copies every link
+        // attribute before sampling, so a repeated one costs every message).
         const offset = offsetNumber(message.offset);
-        if (offset !== undefined) linkAttributes[ATTR_MESSAGING_KAFKA_OFFSET] = offset;
-        links.push({ facts: { ...facts, linkAttributes }, carrier: message.headers });
+        links.push({ facts: offset === undefined ? facts : { ...facts, linkAttributes: { [ATTR_MESSAGING_KAFKA_OFFSET]: offset } }, carrier: message.headers });
       }
       // A push API: the span covers the handler (CONSUMER `process`, recorded in messaging.process.duration).
       started = tracing.telemetry.startBatch({
