@@ -62,6 +62,12 @@ interface SpanState {
   operationType: string | undefined;
   scope: MetricScope;
   startMs: number;
+  /**
+   * The package gave the start time (core's clock): the end time is then given on the same clock. The SDK would
+   * otherwise end such a span at `Date.now()`, whole milliseconds on another clock, which can fall before a start
+   * taken a moment earlier (the SDK then warns and makes the span last 0 ms).
+   */
+  startGiven: boolean;
   messageCount: number;
   ended: boolean;
   /** Context fields left out of the message(s) so far (the span's `brokertrace.context.dropped_fields`). */
@@ -495,7 +501,8 @@ export class MessagingTelemetry {
     }
     // Ended even when recording the error failed (a hostile error object): no span is ever left open.
     try {
-      span.end();
+      if (state?.startGiven === true) span.end(nowMs());
+      else span.end();
     } catch (err) {
       this.log.debug('ending a span failed', err);
     }
@@ -625,7 +632,7 @@ export class MessagingTelemetry {
     // A consumer or settle span that does not record, with no metrics to record: nothing would read its state.
     // (Send and create spans keep it: a context drop warns naming their destination.)
     if (op !== Op.Send && op !== Op.Create && !this.metrics.active && !recording(span)) return;
-    const state: SpanState = { op, operationName, operationType, scope, startMs: startTime ?? nowMs(), messageCount, ended: false };
+    const state: SpanState = { op, operationName, operationType, scope, startMs: startTime ?? nowMs(), startGiven: startTime !== undefined, messageCount, ended: false };
     // On the span itself (a span we just started): a WeakMap entry per message costs the GC far more.
     if (Object.isExtensible(span)) (span as TrackedSpan)[SPAN_STATE] = state;
     else this.states.set(span, state);

@@ -1,6 +1,7 @@
 // The per-message cost rules of issue 12 that a unit test can see: no metric work while no meter provider is
-// registered (and metrics as soon as one is), one context object per message where one does, and one shared
-// start-attribute set per destination, operation and decision for process spans.
+// registered (and metrics as soon as one is), one context object per message or send span where one does, one
+// shared start-attribute set per destination, operation and decision for process spans, and no settle span under
+// a span that is not sampled while no metric needs it.
 // No setupTestTelemetry here: this file's global meter provider must stay the API's no-op one.
 import { ROOT_CONTEXT, TraceFlags, metrics, propagation, trace } from '@opentelemetry/api';
 import type { Context, MeterProvider, Span, SpanOptions, Tracer, TracerProvider } from '@opentelemetry/api';

@@ -417,3 +417,27 @@ describe('configuration', () => {
 test('root context helper sanity', () => {
   expect(trace.getSpan(ROOT_CONTEXT)).toBeUndefined();
 });
+
+describe('a span started at a given time', () => {
+  test('ends on the same clock: a wall clock behind core\'s gives no negative duration and no SDK warning', () => {
+    const tel = telemetry();
+    const diagCalls = captureDiag();
+    // Date.now() is whole milliseconds of another clock, which can trail core's (timeOrigin + performance.now()).
+    const behind = jest.spyOn(Date, 'now').mockReturnValue(Math.floor(tel.now()) - 5);
+    try {
+      const startTime = tel.now();
+      tel.end(tel.startBatch({ destination: 'orders', operationType: 'receive', messages: [], startTime }).span);
+      tel.end(tel.startSettle({ destination: 'orders', operationName: 'commit', startTime }));
+    } finally {
+      behind.mockRestore();
+      diagCalls.restore();
+    }
+    const spans = t.spans();
+    expect(spans.map((s) => s.name)).toEqual(['receive orders', 'commit orders']);
+    for (const s of spans) {
+      const ms = (hr: [number, number]) => hr[0] * 1000 + hr[1] / 1e6;
+      expect(ms(s.endTime)).toBeGreaterThanOrEqual(ms(s.startTime));
+    }
+    expect(diagCalls.calls.filter(([level]) => level === 'warn')).toEqual([]);
+  });
+});
