@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { SpanKind, SpanStatusCode, context, trace } from '@opentelemetry/api';
 import { setupTestTelemetry, startAttributesProvider } from '@brokertrace/testing';
 import { traceSubscription, untraceSubscription } from '../src/index';
+import { Message } from '@google-cloud/pubsub';
 import { FakeSubscriber, FakeSubscription, receivedMessage } from './fakes';
 
 const t = setupTestTelemetry();
@@ -29,6 +30,25 @@ function setup(config?: Parameters<typeof traceSubscription>[1]) {
 }
 
 describe('subscribe', () => {
+  it('a traced message gains no property of its own, stays a Message, and its settle methods are traced', () => {
+    const { subscriber, subscription } = setup();
+    const untraced = receivedMessage(subscriber, { id: 'm0' });
+    const message = receivedMessage(subscriber, { id: 'm1', attributes: { traceparent: PARENT } });
+    const own = (m: object) => [...Object.getOwnPropertyNames(m), ...Object.getOwnPropertySymbols(m).map(String)].sort();
+    const before = own(message);
+    subscription.on('message', (m) => void (m as Message).nack());
+    subscription.emit('message', message);
+    expect(own(message)).toEqual(before);
+    expect(own(message)).toEqual(own(untraced));
+    expect(message).toBeInstanceOf(Message);
+    expect(t.spansNamed('nack billing')).toHaveLength(1);
+    expect(subscriber.nacks).toEqual(['m1']);
+    // Later calls on the message still reach the client, once: the message was settled already.
+    message.ack();
+    expect(subscriber.acks).toEqual([]);
+    expect(t.spansNamed('ack billing')).toHaveLength(0);
+  });
+
   it('a process span per message, child of the message context, never of the active one', () => {
     const { subscriber, subscription } = setup();
     const seen: string[] = [];
