@@ -272,7 +272,6 @@ function traceEachBatch(state: ConsumerState, handler: EachBatch, autoResolve: b
     let traced: EachBatchPayload = payload;
     try {
       state.info.refresh();
-      const partitionId = String(partition);
       const links = new Array<{ facts: MessageFacts; carrier: unknown }>();
       const previews = new Map<ConsumedMessage, Preview>();
       for (const message of messages) {
@@ -293,7 +292,7 @@ function traceEachBatch(state: ConsumerState, handler: EachBatch, autoResolve: b
         destination: topic,
         parent: ROOT_CONTEXT,
         messages: links,
-        attributes: consumerAttributes(state, { [ATTR_MESSAGING_DESTINATION_PARTITION_ID]: partitionId }),
+        attributes: consumerAttributes(state, { [ATTR_MESSAGING_DESTINATION_PARTITION_ID]: String(partition) }),
         metricAttributes: state.info.metricAttributes(partition),
       });
       tracing.telemetry.runHook(tracing.options.batchHook, started.span, { topic, partition, messages });

@@ -38,11 +38,11 @@ export interface SubscriptionState {
   metricAttributes: Attributes | undefined;
   metricName: string | undefined;
   /** Per original message prototype, the traced one its messages get (see tracedPrototype). */
-  prototypes?: WeakMap<object, object>;
+  readonly prototypes: WeakMap<object, object>;
 }
 
 export function createSubscriptionState(tracing: PubSubTracing, subscription: SubscriptionInternal): SubscriptionState {
-  return { tracing, subscription, wrappers: new Map(), onceWrappers: new WeakSet(), raw: {}, handingBack: false, metricAttributes: undefined, metricName: undefined };
+  return { tracing, subscription, wrappers: new Map(), onceWrappers: new WeakSet(), raw: {}, handingBack: false, metricAttributes: undefined, metricName: undefined, prototypes: new WeakMap() };
 }
 
 /** The subscription id now, and the metric attributes for it (built once per name: core caches by identity). */
@@ -158,7 +158,7 @@ const SETTLE_METHODS: ReadonlyArray<readonly [string, Method]> = [
  * subscription state and `original` itself. Built once per subscription and original prototype.
  */
 function tracedPrototype(state: SubscriptionState, original: object): object {
-  const prototypes = (state.prototypes ??= new WeakMap());
+  const prototypes = state.prototypes;
   let traced = prototypes.get(original);
   if (traced !== undefined) return traced;
   traced = Object.create(original) as object;
