@@ -49,6 +49,7 @@ describe.each(CLIENTS)('$name', (lib: ClientLibrary) => {
     const [commit] = t.spansNamed(`commit_transaction ${topic}`);
     expect(abort!.attributes).toMatchObject({ 'brokertrace.kafka.transaction.outcome': 'abort', 'messaging.batch.message_count': 1 });
     expect(commit!.attributes).toMatchObject({ 'brokertrace.kafka.transaction.outcome': 'commit', 'messaging.batch.message_count': 1 });
+    for (const s of [abort!, commit!]) expect(s.attributes).not.toHaveProperty(['messaging.operation.type']);
 
     const processes = t.spansNamed(`process ${topic}`);
     expect(processes).toHaveLength(1);

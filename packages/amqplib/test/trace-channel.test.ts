@@ -298,6 +298,8 @@ describe('consume', () => {
       ['ack work', 1, undefined],
       ['ack', 0, undefined],
     ]);
+    // Covering nothing, it names no destination: the attribute is left out rather than empty.
+    expect(settles[3]!.attributes).not.toHaveProperty(['messaging.destination.name']);
     expect(t.openSpans()).toHaveLength(0);
   });
 

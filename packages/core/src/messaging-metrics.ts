@@ -203,7 +203,8 @@ export class MessagingMetrics {
 
   /**
    * The destination of a span as metrics see it: the user's template, else the package's, else the name;
-   * nothing for an anonymous or temporary destination without a template; `_OTHER` past the cap.
+   * nothing for an anonymous or temporary destination without a template, or for no name (`''`); `_OTHER` past
+   * the cap.
    */
   destination(name: string, template: string | undefined, anonymous: boolean | undefined, temporary: boolean | undefined): ResolvedDestination {
     const hidden = anonymous === true || temporary === true;
@@ -224,7 +225,7 @@ export class MessagingMetrics {
     const spanTemplate = effective !== undefined && effective !== name ? effective : undefined;
     let entry: DestinationEntry;
     if (spanTemplate !== undefined) entry = this.entry(ATTR_MESSAGING_DESTINATION_TEMPLATE, spanTemplate);
-    else if (hidden) entry = this.none ??= newEntry({ [ATTR_MESSAGING_SYSTEM]: this.system });
+    else if (hidden || name === '') entry = this.none ??= newEntry({ [ATTR_MESSAGING_SYSTEM]: this.system });
     else entry = this.entry(ATTR_MESSAGING_DESTINATION_NAME, name);
     resolved = { template: spanTemplate, entry };
     if (this.resolvedCount < MAX_RESOLVED_DESTINATIONS) {

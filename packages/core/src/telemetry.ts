@@ -576,11 +576,9 @@ export class MessagingTelemetry {
 
   /** The attributes every messaging span starts with (before the caller's own). */
   private baseAttributes(s: SpanStart, operationName: string, operationType: string | undefined, destination: ResolvedDestination): Attributes {
-    const attributes: Attributes = {
-      [ATTR_MESSAGING_SYSTEM]: this.system,
-      [ATTR_MESSAGING_OPERATION_NAME]: operationName,
-      [ATTR_MESSAGING_DESTINATION_NAME]: s.destination,
-    };
+    const attributes: Attributes = { [ATTR_MESSAGING_SYSTEM]: this.system, [ATTR_MESSAGING_OPERATION_NAME]: operationName };
+    // No name at all (a call over several destinations, or none known): the attribute is left out, not empty.
+    if (s.destination !== '') attributes[ATTR_MESSAGING_DESTINATION_NAME] = s.destination;
     // Operations that are none of the conventions' types (lock renewal, cancelling a schedule) carry none.
     if (operationType !== undefined) attributes[ATTR_MESSAGING_OPERATION_TYPE] = operationType;
     if (destination.template !== undefined) attributes[ATTR_MESSAGING_DESTINATION_TEMPLATE] = destination.template;

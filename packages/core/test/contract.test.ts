@@ -232,6 +232,17 @@ describe('settle', () => {
     expect(point!.attributes['messaging.operation.name']).toBe('renew_message_lock');
     expect(point!.attributes).not.toHaveProperty(['messaging.operation.type']);
   });
+
+  test('a settlement over no known destination leaves messaging.destination.name out of the span and the metric, not empty', async () => {
+    const m = tel();
+    m.end(m.startSettle({ destination: '', operationName: 'ack' }));
+    const [ack] = t.spansNamed('ack');
+    expect(ack!.attributes).not.toHaveProperty(['messaging.destination.name']);
+    expect(ack!.attributes['messaging.operation.type']).toBe('settle');
+    const [point] = (await t.metrics())['messaging.client.operation.duration']!;
+    expect(point!.attributes).not.toHaveProperty(['messaging.destination.name']);
+    expect(point!.attributes['messaging.system']).toBe('kafka');
+  });
 });
 
 describe('destinations on spans and metrics', () => {

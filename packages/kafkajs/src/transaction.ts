@@ -1,6 +1,7 @@
 // Transactional producers: sends inside `producer.transaction()` are traced like any send (and marked
 // transactional); `commit()` and `abort()` each get a span saying what became of the transaction's messages,
-// named `commit_transaction` / `abort_transaction` so that they never mix with a consumer's offset `commit`.
+// named `commit_transaction` / `abort_transaction` so that they never mix with a consumer's offset `commit`, and
+// of no `messaging.operation.type` (ending a producer's transaction is none of the conventions' types).
 // kafkajs hands out a transaction object (traced as a copy); Confluent's producer is its own transaction object
 // (followed on the producer, whose `commit()`/`abort()` wrap.ts traces).
 import { log } from './diag.js';
@@ -61,7 +62,8 @@ function traceOutcome(
     let span: Span;
     try {
       info.refresh();
-      span = tracing.telemetry.startSettle({
+      // Not a settlement of consumed messages nor any of the conventions' operation types: no operation type.
+      span = tracing.telemetry.startClientOperation({
         destination: txn.destination(),
         operationName: TRANSACTION_OPERATION[outcome],
         metricAttributes: info.metricAttributes(),

@@ -320,11 +320,35 @@ describe('transactions', () => {
       'messaging.batch.message_count': 2,
     });
     expect(abort!.attributes).toMatchObject({ 'brokertrace.kafka.transaction.outcome': 'abort', 'messaging.batch.message_count': 1 });
+    // Ending a transaction is no settlement of consumed messages: none of the conventions' operation types.
+    for (const s of [commit!, abort!]) {
+      expect(s.kind).toBe(SpanKind.CLIENT);
+      expect(s.attributes).not.toHaveProperty(['messaging.operation.type']);
+    }
     // Apart from a consumer's offset commit in the metrics too.
     const durations = (await t.metrics())['messaging.client.operation.duration'] ?? [];
     const names = durations.map((p) => p.attributes['messaging.operation.name']);
     expect(names).toEqual(expect.arrayContaining(['commit_transaction', 'abort_transaction']));
     expect(names).not.toContain('commit');
+    const ending = durations.filter((p) => String(p.attributes['messaging.operation.name']).endsWith('_transaction'));
+    expect(ending).toHaveLength(2);
+    for (const p of ending) expect(p.attributes).not.toHaveProperty(['messaging.operation.type']);
+  });
+});
+
+describe('transactions over several topics', () => {
+  it('name no topic on the commit span: the span name is the operation and messaging.destination.name is left out', async () => {
+    const { producer } = fakeProducer();
+    traceProducer(producer);
+    const txn = await producer.transaction();
+    await txn.send({ topic: 'orders', messages: [{ value: 'a' }] });
+    await txn.send({ topic: 'invoices', messages: [{ value: 'b' }] });
+    await txn.commit();
+    const [commit] = t.spansNamed('commit_transaction');
+    expect(commit!.attributes).not.toHaveProperty(['messaging.destination.name']);
+    expect(commit!.attributes).toMatchObject({ 'brokertrace.kafka.transaction.topics': ['invoices', 'orders'], 'messaging.batch.message_count': 2 });
+    const [point] = ((await t.metrics())['messaging.client.operation.duration'] ?? []).filter((p) => p.attributes['messaging.operation.name'] === 'commit_transaction');
+    expect(point!.attributes).not.toHaveProperty(['messaging.destination.name']);
   });
 });
 
