@@ -10,6 +10,8 @@ import { keyToString } from './facts.js';
 
 /** `true` on send spans of a transactional producer's `transaction().send/sendBatch`. */
 export const ATTR_BROKERTRACE_KAFKA_TRANSACTIONAL = 'brokertrace.kafka.transactional';
+/** The number of partitions a `commit {topic}` span covers, when it covers several (int). */
+export const ATTR_BROKERTRACE_KAFKA_COMMIT_PARTITIONS = 'brokertrace.kafka.commit.partitions';
 
 /**
  * Attributes every span of one client carries: `messaging.client.id`, `messaging.kafka.cluster.id` once known,

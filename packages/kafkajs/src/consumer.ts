@@ -4,13 +4,12 @@
 import { ROOT_CONTEXT } from '@opentelemetry/api';
 import type { Attributes, Context } from '@opentelemetry/api';
 import {
-  ATTR_MESSAGING_BATCH_MESSAGE_COUNT,
   ATTR_MESSAGING_DESTINATION_PARTITION_ID,
   ATTR_MESSAGING_KAFKA_OFFSET,
   DeliveryCounter,
 } from '@brokertrace/core';
 import type { MessageFacts } from '@brokertrace/core';
-import { clientAttributes, messageAttributes, offsetNumber } from './attributes.js';
+import { ATTR_BROKERTRACE_KAFKA_COMMIT_PARTITIONS, clientAttributes, messageAttributes, offsetNumber } from './attributes.js';
 import { listen } from './client-info.js';
 import type { ClientInfo } from './client-info.js';
 import { log } from './diag.js';
@@ -397,7 +396,8 @@ interface TopicCommit {
 
 /**
  * Settle span attributes of one topic's commit (the committed offset is the next one to read): the partition and
- * offset for one partition; the number of partitions as `messaging.batch.message_count` for several.
+ * offset for one partition; the number of partitions for several. That number is not
+ * `messaging.batch.message_count`: a commit says how far each partition was read, not how many messages it settles.
  */
 function commitAttributes(state: ConsumerState, commit: TopicCommit): Attributes {
   const attributes = consumerAttributes(state, {});
@@ -408,7 +408,7 @@ function commitAttributes(state: ConsumerState, commit: TopicCommit): Attributes
     const offset = offsetNumber(only!.offset);
     if (offset !== undefined) attributes[ATTR_MESSAGING_KAFKA_OFFSET] = offset;
   } else {
-    attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT] = partitions.length;
+    attributes[ATTR_BROKERTRACE_KAFKA_COMMIT_PARTITIONS] = partitions.length;
   }
   return attributes;
 }

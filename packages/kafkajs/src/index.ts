@@ -12,7 +12,7 @@ import { recognised, wrapConsumer, wrapProducer } from './wrap.js';
 export { ConfluentKafkaJsInstrumentation, KafkaJsInstrumentation } from './instrumentation.js';
 export { TESTED_CONFLUENT_VERSIONS, TESTED_KAFKAJS_VERSIONS } from './version.js';
 export { traceBatchMessage } from './consumer.js';
-export { ATTR_BROKERTRACE_KAFKA_TRANSACTIONAL } from './attributes.js';
+export { ATTR_BROKERTRACE_KAFKA_COMMIT_PARTITIONS, ATTR_BROKERTRACE_KAFKA_TRANSACTIONAL } from './attributes.js';
 export { ATTR_BROKERTRACE_KAFKA_TRANSACTION_OUTCOME } from './transaction.js';
 export { DEFAULT_DEAD_LETTER_HEADERS, DEFAULT_DELIVERY_TRACKING, DEFAULT_MAX_RECORD_BYTES, DEFAULT_RETRY_COUNT_HEADERS } from './config.js';
 export type {
