@@ -70,6 +70,8 @@ describe('send and subscribe', () => {
     expect(send!.parentSpanContext?.spanId).toBe(producer!.spanContext().spanId);
     expect(send!.attributes['messaging.system']).toBe('servicebus');
     expect(send!.attributes['messaging.batch.message_count']).toBeUndefined();
+    // a single message's ids are on its send span
+    expect(send!.attributes).toMatchObject({ 'messaging.message.id': 'e2e-1', 'messaging.message.conversation_id': 'conv-1' });
     // what the broker received: our context, under both keys, and the caller's own property
     const props = message!.applicationProperties!;
     expect(spanIdOf(props.traceparent)).toBe(send!.spanContext().spanId);
@@ -206,7 +208,15 @@ describe('batches and pull receives', () => {
     for (const r of receives) {
       expect(r.kind).toBe(SpanKind.CLIENT);
       expect(r.attributes['messaging.batch.message_count']).toBe(r.links.length);
+      // Service Bus's own per-message attributes: on the span for one message, else on each message's link
+      const perMessage = r.links.length === 1 ? [r.attributes] : r.links.map((l) => l.attributes ?? {});
+      for (const a of perMessage) {
+        expect(a['messaging.servicebus.message.delivery_count']).toBe(1);
+        expect(Math.abs(Number(a['messaging.servicebus.message.enqueued_time']) - Date.now() / 1000)).toBeLessThan(600);
+      }
     }
+    // each create span carries its message's id
+    expect(creates.map((c) => c.attributes['messaging.message.id'])).toEqual([...Array(100).keys()].map((i) => `b-${i}`));
     const firstLink = receives[0]!.links[0]!;
     expect(firstLink.context.spanId).toBe(creates[0]!.spanContext().spanId);
     expect(firstLink.attributes).toMatchObject({ 'messaging.message.id': 'b-0', 'brokertrace.message.delivery_count': 1 });
@@ -251,6 +261,7 @@ describe('batches and pull receives', () => {
     ]);
     const creates = t.spansNamed(`create ${QUEUE}`);
     expect(creates).toHaveLength(2);
+    expect(creates.map((c) => c.attributes['messaging.message.id'])).toEqual(['arr-a', 'arr-b']);
     const [send] = t.spansNamed(`send ${QUEUE}`);
     expect(send!.attributes['messaging.batch.message_count']).toBe(2);
     expect(send!.links).toHaveLength(2);
@@ -269,6 +280,9 @@ describe('batches and pull receives', () => {
     expect(seen).toEqual(['arr-a', 'arr-b']);
     const receives = t.spansNamed(`receive ${QUEUE}`);
     expect(receives.map((r) => r.links.length)).toEqual([1, 1]);
+    // one message each: its Service Bus attributes are the span's own
+    expect(receives.map((r) => r.attributes['messaging.message.id'])).toEqual(['arr-a', 'arr-b']);
+    for (const r of receives) expect(r.attributes['messaging.servicebus.message.delivery_count']).toBe(1);
     await receiver.close();
     await sender.close();
   });

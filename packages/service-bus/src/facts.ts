@@ -1,6 +1,6 @@
-// What a received Service Bus message says about itself, for core's child-or-link policy and its spans:
-// enqueuedTimeUtc, the delivery count (normalised), messageId, correlationId, sequenceNumber, and whether it
-// was read from a dead-letter sub-queue.
+// What a Service Bus message says about itself. Received: what core's child-or-link policy and the spans need
+// (enqueuedTimeUtc, the delivery count (normalised), messageId, correlationId, sequenceNumber, and whether it
+// was read from a dead-letter sub-queue). Being sent: its ids.
 //
 // Delivery count: @azure/service-bus 7.9.5 copies the AMQP header's delivery-count as it is
 // (dist/index.js `fromRheaMessage`: `deliveryCount: rheaMessage.delivery_count`), and AMQP 1.0 (part 3, 3.2.1
@@ -19,7 +19,7 @@ import type { MessageFacts } from '@brokertrace/core';
 import type { Attributes } from '@opentelemetry/api';
 import { ATTR_BROKERTRACE_SERVICEBUS_DEAD_LETTER_REASON, ATTR_BROKERTRACE_SERVICEBUS_SEQUENCE_NUMBER } from './attributes.js';
 import type { Entity } from './destination.js';
-import type { LongLike, ReceivedMessageLike } from './internal-types.js';
+import type { LongLike, ReceivedMessageLike, ServiceBusMessageLike } from './internal-types.js';
 
 function field<K extends keyof ReceivedMessageLike>(message: ReceivedMessageLike, key: K): ReceivedMessageLike[K] | undefined {
   try {
@@ -99,6 +99,31 @@ export function messageFacts(message: ReceivedMessageLike, entity: Entity): Mess
   };
   if (seq !== undefined) facts.linkAttributes = { [ATTR_BROKERTRACE_SERVICEBUS_SEQUENCE_NUMBER]: seq };
   return facts;
+}
+
+/**
+ * Puts a received message's `messaging.servicebus.message.delivery_count` and `.enqueued_time` among the
+ * attributes of its link (a receive span over several messages: the values differ from message to message).
+ */
+export function addServiceBusLinkAttributes(facts: MessageFacts): void {
+  const own: Attributes = { ...facts.linkAttributes };
+  if (facts.deliveryCount !== undefined) own[ATTR_MESSAGING_SERVICEBUS_MESSAGE_DELIVERY_COUNT] = facts.deliveryCount;
+  if (facts.enqueuedAtMs !== undefined) own[ATTR_MESSAGING_SERVICEBUS_MESSAGE_ENQUEUED_TIME] = Math.floor(facts.enqueuedAtMs / 1000);
+  facts.linkAttributes = own;
+}
+
+/**
+ * The ids of one message being sent (`messageId`, `correlationId`), for its create span, or the send span of a
+ * single message: recommended there by the conventions, as on the consumer side. Undefined when it has neither.
+ */
+export function sentIdAttributes(message: ServiceBusMessageLike): Attributes | undefined {
+  const id = idString(field(message, 'messageId'));
+  const correlation = idString(field(message, 'correlationId'));
+  if (id === undefined && correlation === undefined) return undefined;
+  const attributes: Attributes = {};
+  if (id !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = id;
+  if (correlation !== undefined) attributes[ATTR_MESSAGING_MESSAGE_CONVERSATION_ID] = correlation;
+  return attributes;
 }
 
 /** The Service Bus attributes of a span about one received message (process, settle), set at start. */

@@ -5,7 +5,7 @@ import { isThenable } from '@brokertrace/core';
 import { ROOT_CONTEXT, context } from '@opentelemetry/api';
 import type { Entity } from './destination.js';
 import { log } from './diag.js';
-import { messageAttributes, messageFacts } from './facts.js';
+import { addServiceBusLinkAttributes, messageAttributes, messageFacts } from './facts.js';
 import type { MessageHandlersLike, ReceivedMessageLike } from './internal-types.js';
 import { propertiesOf } from './carrier.js';
 import type { ServiceBusTracing } from './tracing.js';
@@ -22,12 +22,18 @@ function finishPull(tracing: ServiceBusTracing, entity: Entity, operation: Recei
   // An empty poll (the iterator polls in a loop) carries nothing to link to: no span, unless it failed.
   if (error === undefined && messages.length === 0) return;
   const telemetry = tracing.telemetry;
+  const consumed = messages.map((m) => ({ facts: messageFacts(m, entity), carrier: propertiesOf(m) }));
+  // The Service Bus attributes of each message (ids, delivery count, enqueued time): on the span when it received
+  // one message, else on each message's link (the conventions' rule for per-message values of a batch).
+  const only = messages.length === 1 ? messages[0]! : undefined;
+  if (only === undefined) for (const m of consumed) addServiceBusLinkAttributes(m.facts);
   const { span } = telemetry.startBatch({
     destination: entity.destination,
     operationType: 'receive',
     operationName: operation,
-    messages: messages.map((m) => ({ facts: messageFacts(m, entity), carrier: propertiesOf(m) })),
+    messages: consumed,
     metricAttributes: entity.metricAttributes,
+    recordedAttributes: only !== undefined ? () => messageAttributes(only, consumed[0]!.facts) : undefined,
     parent,
     startTime,
   });

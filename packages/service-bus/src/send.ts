@@ -7,6 +7,7 @@ import { context, trace } from '@opentelemetry/api';
 import type { Link, Span, SpanContext } from '@opentelemetry/api';
 import { ATTR_BROKERTRACE_SERVICEBUS_BATCH_REJECTED, ATTR_BROKERTRACE_SERVICEBUS_SEQUENCE_NUMBERS } from './attributes.js';
 import { diagnosticIdContext, limitsFor, propertiesGetter, propertiesOf, withContext } from './carrier.js';
+import { sentIdAttributes } from './facts.js';
 import type { Entity } from './destination.js';
 import { log } from './diag.js';
 import type { LongLike, MessageBatchLike, ServiceBusMessageLike } from './internal-types.js';
@@ -36,11 +37,15 @@ function startSend(tracing: ServiceBusTracing, entity: Entity, operation: SendOp
   const { telemetry, options } = tracing;
   const replace = telemetry.config.existingContext === 'replace';
   const props = messages.map((m) => (isObject(m) ? propertiesOf(m as ServiceBusMessageLike) : undefined));
+  // Each message's ids go on its own create span; a single message's on the send span (recorded only).
+  const creates = batch && telemetry.createSpans;
   const outgoing: OutgoingMessage[] = messages.map((m, i) => ({
     existing: props[i],
     getter: propertiesGetter,
     limits: isObject(m) ? limitsFor(m as ServiceBusMessageLike, options.writeDiagnosticId, props[i]) : undefined,
+    attributes: creates && isObject(m) ? sentIdAttributes(m as ServiceBusMessageLike) : undefined,
   }));
+  const single = !batch && messages.length === 1 && isObject(messages[0]) ? (messages[0] as ServiceBusMessageLike) : undefined;
   const copies = messages.slice();
   const result = telemetry.startSend({
     destination: entity.destination,
@@ -48,6 +53,7 @@ function startSend(tracing: ServiceBusTracing, entity: Entity, operation: SendOp
     batch,
     messages: outgoing,
     metricAttributes: entity.metricAttributes,
+    recordedAttributes: single !== undefined ? () => sentIdAttributes(single) ?? {} : undefined,
     onCreate: (span, i) => {
       const message = messages[i];
       if (isObject(message)) telemetry.runHook(options.producerHook, span, { destination: entity.destination, message: message });
@@ -163,7 +169,7 @@ function addTraced(tracing: ServiceBusTracing, entity: Entity, creations: Array<
       const created = telemetry.startCreate({
         destination: entity.destination,
         metricAttributes: entity.metricAttributes,
-        message: { existing: props, getter: propertiesGetter, limits: limitsFor(copy, options.writeDiagnosticId, props) },
+        message: { existing: props, getter: propertiesGetter, limits: limitsFor(copy, options.writeDiagnosticId, props), attributes: sentIdAttributes(copy) },
       });
       if (created.kept !== undefined) {
         creation = created.kept;

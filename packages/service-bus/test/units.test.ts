@@ -7,7 +7,7 @@ import { ServiceBusInstrumentation, traceSender } from '@brokertrace/service-bus
 import { setupTestTelemetry } from '@brokertrace/testing';
 import { diagnosticIdContext, limitsFor, withContext } from '../src/carrier';
 import { entityOf } from '../src/destination';
-import { deliveryCount, messageAttributes, messageFacts } from '../src/facts';
+import { addServiceBusLinkAttributes, deliveryCount, messageAttributes, messageFacts, sentIdAttributes } from '../src/facts';
 
 setupTestTelemetry();
 
@@ -43,6 +43,18 @@ describe('facts', () => {
       'messaging.servicebus.message.enqueued_time': Math.floor(enqueued.getTime() / 1000),
       'brokertrace.servicebus.message.sequence_number': 42,
     });
+  });
+  it('a message being sent: its id and correlation id as the conventions spell them, none when it has neither', () => {
+    expect(sentIdAttributes({ messageId: 'm-1', correlationId: 'c-1' })).toEqual({ 'messaging.message.id': 'm-1', 'messaging.message.conversation_id': 'c-1' });
+    expect(sentIdAttributes({ messageId: Buffer.from([0xab, 0x01]), correlationId: 9 })).toEqual({ 'messaging.message.id': 'ab01', 'messaging.message.conversation_id': '9' });
+    expect(sentIdAttributes({ body: 'x' })).toBeUndefined();
+    expect(sentIdAttributes({ messageId: '' })).toBeUndefined();
+  });
+  it('a received message in a batch: delivery count and enqueued time join its link attributes, the facts keep the rest', () => {
+    const facts = messageFacts({ deliveryCount: 2, enqueuedTimeUtc: new Date(5_000), sequenceNumber: 11 }, queue);
+    addServiceBusLinkAttributes(facts);
+    expect(facts.linkAttributes).toMatchObject({ 'messaging.servicebus.message.delivery_count': 3, 'messaging.servicebus.message.enqueued_time': 5 });
+    expect(facts.deliveryCount).toBe(3);
   });
   it('a dead-letter sub-queue, a forwarded dead letter, or a message carrying DeadLetterReason counts as replayed', () => {
     const dlq = entityOf('orders/$DeadLetterQueue', {});
