@@ -3,6 +3,7 @@
 // objects unchanged, nothing left open.
 import { randomBytes } from 'node:crypto';
 import { SpanKind, context, trace } from '@opentelemetry/api';
+import { pubsub } from '../harness/index.js';
 import { setupTestTelemetry } from '@brokertrace/testing';
 import { traceSubscription, traceTopic, tracePubSub, untracePubSub } from '@brokertrace/pubsub';
 import type { PubSub, Subscription, Topic } from '@google-cloud/pubsub';
@@ -86,6 +87,13 @@ it('one trace from publisher to subscriber (child), with the facts on both sides
   // deliveryAttempt is 0 (unknown) without a dead-letter policy: no delivery count on the span
   expect(process!.attributes['messaging.gcp_pubsub.message.delivery_attempt']).toBeUndefined();
   expect(ack!.parentSpanContext?.spanId).toBe(process!.spanContext().spanId);
+  // every span and metric names the endpoint the client talked to: the emulator the harness started
+  const [host, port] = (await pubsub()).apiEndpoint.split(':');
+  const endpoint = { 'server.address': host, 'server.port': Number(port) };
+  for (const span of [create, send, process, ack]) expect(span!.attributes).toMatchObject(endpoint);
+  const m = await t.metrics();
+  expect(m['messaging.client.sent.messages']![0]!.attributes).toMatchObject(endpoint);
+  expect(m['messaging.client.consumed.messages']![0]!.attributes).toMatchObject(endpoint);
   expect(t.openSpans()).toHaveLength(0);
 });
 

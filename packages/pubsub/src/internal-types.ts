@@ -42,6 +42,8 @@ export interface PubSubLike {
 export interface TopicInternal {
   /** `projects/{project}/topics/{id}` (the project may still be the `{{projectId}}` placeholder). */
   name: string;
+  /** The PubSub client the topic was made by (its options say where RPCs go). */
+  pubsub?: unknown;
   publisher?: PublisherLike;
   /** Every RPC of the topic, the batch publish included. */
   request?: (config: RequestConfig, callback?: (...args: unknown[]) => void) => unknown;
@@ -59,6 +61,8 @@ export interface RequestConfig {
 export interface SubscriptionInternal {
   /** `projects/{project}/subscriptions/{id}`. */
   name: string;
+  /** The PubSub client the subscription was made by. */
+  pubsub?: unknown;
   on(event: string | symbol, listener: (...args: unknown[]) => void): unknown;
   removeListener(event: string | symbol, listener: (...args: unknown[]) => void): unknown;
 }

@@ -5,6 +5,7 @@ import { context, trace } from '@opentelemetry/api';
 import type { Attributes, Span, SpanContext } from '@opentelemetry/api';
 import { topicId } from './attributes.js';
 import { log } from './diag.js';
+import { endpointAttributes } from './endpoint.js';
 import type { PublishCallback, PublishMessage, RequestConfig, TopicInternal } from './internal-types.js';
 import { startMessageSpan, startRpcSpan } from './spans.js';
 import type { PubSubTracing } from './tracing.js';
@@ -18,14 +19,14 @@ interface Prepared {
   span: Span | undefined;
 }
 
-function prepare(tracing: PubSubTracing, topic: string, message: PublishMessage): Prepared | undefined {
+function prepare(tracing: PubSubTracing, topic: string, message: PublishMessage, metricAttributes: Attributes): Prepared | undefined {
   if (message === null || typeof message !== 'object') return undefined;
   const given = message.attributes;
   const existing = given !== null && typeof given === 'object' ? given : undefined;
   const orderingKey = message.orderingKey;
   const attributes: Attributes = {};
   if (typeof orderingKey === 'string' && orderingKey !== '') attributes[ATTR_MESSAGING_GCP_PUBSUB_MESSAGE_ORDERING_KEY] = orderingKey;
-  const { span, creation, fields } = startMessageSpan(tracing, topic, existing, attributes);
+  const { span, creation, fields } = startMessageSpan(tracing, topic, existing, attributes, metricAttributes);
   // A new object every time: the client shares the caller's attributes object otherwise, and the batch RPC
   // finds the message's context by this object's identity.
   const copyAttributes: Record<string, string> = Object.assign({}, existing, fields);
@@ -69,7 +70,7 @@ export function tracePublishMessage(tracing: PubSubTracing, topic: TopicInternal
     if (!tracing.isActive() || tracing.telemetry.isIgnored(destination)) return original.apply(this, args);
     let prepared: Prepared | undefined;
     try {
-      prepared = prepare(tracing, destination, message);
+      prepared = prepare(tracing, destination, message, endpointAttributes(topic.pubsub));
     } catch (err) {
       log.error('could not trace a publish; the message is published untraced', err);
     }
@@ -126,7 +127,7 @@ export function traceRequest(tracing: PubSubTracing, topic: TopicInternal, origi
       }
       const orderingKey = ownString((messages[0] as { orderingKey?: unknown } | undefined)?.orderingKey);
       const attributes: Attributes | undefined = orderingKey === undefined ? undefined : { [ATTR_MESSAGING_GCP_PUBSUB_MESSAGE_ORDERING_KEY]: orderingKey };
-      const started = startRpcSpan(tracing, destination, creations, attributes);
+      const started = startRpcSpan(tracing, destination, creations, attributes, endpointAttributes(topic.pubsub));
       span = started.span;
       ctx = started.context;
       tracing.telemetry.runHook(tracing.options.sendHook, span, { topic: destination, messageCount: messages.length, orderingKey });

@@ -40,6 +40,7 @@ export function startMessageSpan(
   topic: string,
   existing: Readonly<Record<string, string>> | undefined,
   attributes: Attributes,
+  metricAttributes: Attributes,
 ): MessageSpan {
   const telemetry = tracing.telemetry;
   if (telemetry.config.existingContext !== 'replace') {
@@ -50,13 +51,13 @@ export function startMessageSpan(
   let injection: InjectResult | undefined;
   let creation: SpanContext | undefined;
   if (telemetry.createSpans) {
-    const created = telemetry.startCreate({ destination: topic, message: { existing, attributes } });
+    const created = telemetry.startCreate({ destination: topic, metricAttributes, message: { existing, attributes } });
     if (created.kept !== undefined) return { span: undefined, creation: created.kept, fields: {} };
     span = created.span;
     injection = created.injection;
   } else {
     // A message that keeps its own context gets a CLIENT send span linked to it, and nothing added.
-    const sent = telemetry.startSend({ destination: topic, attributes, messages: [{ existing }] });
+    const sent = telemetry.startSend({ destination: topic, attributes, metricAttributes, messages: [{ existing }] });
     span = sent.span;
     injection = sent.injections[0];
     if (injection === undefined && existing !== undefined && telemetry.config.existingContext !== 'replace') creation = extractSpanContext(existing);
@@ -122,6 +123,7 @@ export function startRpcSpan(
   topic: string,
   creations: ReadonlyArray<SpanContext | undefined>,
   attributes: Attributes | undefined,
+  metricAttributes: Attributes,
 ): { span: Span; context: Context } {
   const links: Link[] = [];
   for (let i = 0; i < creations.length; i++) {
@@ -134,6 +136,7 @@ export function startRpcSpan(
     messageCount: creations.length,
     links,
     attributes,
+    metricAttributes,
     parent: ROOT_CONTEXT,
   });
   return { span, context };

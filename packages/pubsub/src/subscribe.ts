@@ -13,6 +13,7 @@ import { context } from '@opentelemetry/api';
 import type { Attributes, Span } from '@opentelemetry/api';
 import { ATTR_BROKERTRACE_GCP_PUBSUB_ACK_RESPONSE, ATTR_BROKERTRACE_GCP_PUBSUB_EXACTLY_ONCE_DELIVERY, subscriptionId } from './attributes.js';
 import { log } from './diag.js';
+import { endpointAttributes } from './endpoint.js';
 import { messageFacts, processAttributes } from './facts.js';
 import type { ReceivedMessage, SubscriptionInternal } from './internal-types.js';
 import type { PubSubTracing, ReceivedState } from './tracing.js';
@@ -45,12 +46,15 @@ export function createSubscriptionState(tracing: PubSubTracing, subscription: Su
   return { tracing, subscription, wrappers: new Map(), onceWrappers: new WeakSet(), raw: {}, handingBack: false, metricAttributes: undefined, metricName: undefined, prototypes: new WeakMap() };
 }
 
-/** The subscription id now, and the metric attributes for it (built once per name: core caches by identity). */
+/**
+ * The subscription id now, and the metric attributes for it: the subscription and the client's endpoint (built
+ * once per name: core caches by identity).
+ */
 function names(state: SubscriptionState): { name: string; metricAttributes: Attributes } {
   const name = subscriptionId(state.subscription.name);
   if (state.metricAttributes === undefined || state.metricName !== name) {
     state.metricName = name;
-    state.metricAttributes = Object.freeze({ [ATTR_MESSAGING_DESTINATION_SUBSCRIPTION_NAME]: name });
+    state.metricAttributes = Object.freeze({ [ATTR_MESSAGING_DESTINATION_SUBSCRIPTION_NAME]: name, ...endpointAttributes(state.subscription.pubsub) });
   }
   return { name, metricAttributes: state.metricAttributes };
 }
