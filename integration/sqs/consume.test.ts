@@ -157,8 +157,9 @@ it('makes DeleteMessage and ChangeMessageVisibility settle spans under the proce
   for (const s of [del!, visibility!]) {
     expect(s.kind).toBe(2 /* CLIENT */);
     expect(s.parentSpanContext?.spanId).toBe(process!.spanContext().spanId);
-    expect(s.attributes).toMatchObject({ 'messaging.operation.type': 'settle', 'messaging.message.id': message.MessageId });
+    expect(s.attributes).toMatchObject({ 'messaging.operation.type': 'settle', 'messaging.message.id': message.MessageId, 'rpc.system': 'aws-api' });
   }
+  expect([del!.attributes['rpc.method'], visibility!.attributes['rpc.method']]).toEqual(['DeleteMessage', 'ChangeMessageVisibility']);
 });
 
 it('continues a trace that arrives only as AWSTraceHeader (X-Ray)', async () => {

@@ -58,5 +58,9 @@ it('puts send and process spans in one trace (child), with the facts on the span
     'brokertrace.message.delivery_count': 1,
   });
   expect(receive!.links.map((l) => l.context.spanId)).toEqual([send!.spanContext().spanId]);
+  // The spans around SDK calls carry the AWS SDK conventions' RPC attributes; the process span is no call.
+  expect(send!.attributes).toMatchObject({ 'rpc.system': 'aws-api', 'rpc.service': 'SQS', 'rpc.method': 'SendMessage' });
+  expect(receive!.attributes).toMatchObject({ 'rpc.system': 'aws-api', 'rpc.service': 'SQS', 'rpc.method': 'ReceiveMessage' });
+  expect(process!.attributes).not.toHaveProperty(['rpc.system']);
   expect(t.openSpans()).toEqual([]);
 });

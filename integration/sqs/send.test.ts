@@ -91,6 +91,8 @@ it('gives each of 10 batch entries its own context and create span; the send spa
   const [send] = t.spansNamed(`send ${queue}`);
   expect(creates).toHaveLength(10);
   expect(send!.attributes['messaging.batch.message_count']).toBe(10);
+  expect(send!.attributes['rpc.method']).toBe('SendMessageBatch');
+  for (const c of creates) expect(c.attributes).not.toHaveProperty(['rpc.method']);
   expect(send!.kind).toBe(2 /* CLIENT */);
   expect(send!.links.map((l) => l.context.spanId).sort()).toEqual(creates.map((c) => c.spanContext().spanId).sort());
   const contexts = new Set(messages.map((m) => m.MessageAttributes!.traceparent!.StringValue));

@@ -1,11 +1,34 @@
 // Running one SDK call inside a span: the span ends when the call settles, with what the answer says (request
 // id, per-entry failures) or with the error, which is rethrown unchanged; the SDK's answer is returned as it is.
 import { context } from '@opentelemetry/api';
-import type { Context, Span } from '@opentelemetry/api';
+import type { Attributes, Context, Span } from '@opentelemetry/api';
 import { log } from './diag.js';
 import type { BatchOutput, InitializeOutput, OutputMetadata } from './internal-types.js';
-import { ATTR_AWS_REQUEST_ID, ATTR_BROKERTRACE_SQS_FAILED_COUNT } from './semconv.js';
+import {
+  ATTR_AWS_REQUEST_ID,
+  ATTR_AWS_SQS_QUEUE_URL,
+  ATTR_BROKERTRACE_SQS_FAILED_COUNT,
+  ATTR_CLOUD_REGION,
+  ATTR_RPC_METHOD,
+  ATTR_RPC_SERVICE,
+  ATTR_RPC_SYSTEM,
+  AWS_API,
+  SQS_SERVICE,
+} from './semconv.js';
 import type { SqsTracing } from './tracing.js';
+
+/**
+ * The attributes of a span around one SDK call (`method`: the API name, e.g. `SendMessage`): the queue URL and
+ * the AWS SDK conventions' `rpc.system`, `rpc.service`, `rpc.method`, and `cloud.region` when the queue URL
+ * names it (the SQS conventions extend the AWS SDK ones). Not on create or process spans: they are no call.
+ */
+export function callAttributes(tracing: SqsTracing, queueUrl: string | undefined, method: string): Attributes {
+  const attributes: Attributes = { [ATTR_RPC_SYSTEM]: AWS_API, [ATTR_RPC_SERVICE]: SQS_SERVICE, [ATTR_RPC_METHOD]: method };
+  if (queueUrl !== undefined) attributes[ATTR_AWS_SQS_QUEUE_URL] = queueUrl;
+  const region = tracing.endpoints.regionOf(queueUrl);
+  if (region !== undefined) attributes[ATTR_CLOUD_REGION] = region;
+  return attributes;
+}
 
 /** Sets `aws.request_id` from an output or an SDK error (both carry `$metadata`). */
 export function setRequestId(span: Span, source: unknown): void {

@@ -1,5 +1,5 @@
-// Which queue a call is about: its name from a queue URL or ARN, and the server attributes (low-cardinality,
-// built once per endpoint and reused, as core's metric cache wants).
+// Which queue a call is about: its name from a queue URL or ARN, the server attributes (low-cardinality,
+// built once per endpoint and reused, as core's metric cache wants) and the region the URL names.
 import { ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT } from '@brokertrace/core';
 import type { Attributes } from '@opentelemetry/api';
 
@@ -24,26 +24,52 @@ export function queueNameOf(urlOrArn: string | undefined): string {
   return urlOrArn.slice(slash + 1, end);
 }
 
-/** `server.address` / `server.port` of a queue URL's endpoint, one object per endpoint. */
+/**
+ * The region an AWS queue URL names: `sqs.{region}.amazonaws.com` (also `.cn`, and VPC endpoints
+ * `….sqs.{region}.vpce.amazonaws.com`) or the legacy `{region}.queue.amazonaws.com`. None for other hosts
+ * (LocalStack, ElasticMQ, moto on localhost).
+ */
+const REGION_RE = /(?:^|\.)sqs\.([a-z0-9-]+)\.(?:vpce\.)?amazonaws\.com(?:\.cn)?$|^([a-z0-9-]+)\.queue\.amazonaws\.com(?:\.cn)?$/;
+
+interface Endpoint {
+  /** `server.address` / `server.port`, frozen (metric attributes). */
+  readonly attributes: Attributes;
+  readonly region: string | undefined;
+}
+
+/** What a queue URL's endpoint says: server attributes (one object per endpoint) and region. */
 export class Endpoints {
-  private readonly byOrigin = new Map<string, Attributes>();
+  private readonly byOrigin = new Map<string, Endpoint>();
 
   attributesOf(queueUrl: string | undefined): Attributes | undefined {
+    return this.endpointOf(queueUrl)?.attributes;
+  }
+
+  regionOf(queueUrl: string | undefined): string | undefined {
+    return this.endpointOf(queueUrl)?.region;
+  }
+
+  private endpointOf(queueUrl: string | undefined): Endpoint | undefined {
     if (typeof queueUrl !== 'string' || !queueUrl.includes('://')) return undefined;
     const schemeEnd = queueUrl.indexOf('://') + 3;
     const pathStart = queueUrl.indexOf('/', schemeEnd);
     const origin = pathStart < 0 ? queueUrl : queueUrl.slice(0, pathStart);
     const known = this.byOrigin.get(origin);
     if (known !== undefined) return known;
-    let attributes: Attributes | undefined;
+    let endpoint: Endpoint;
     try {
       const url = new URL(origin);
       const port = url.port !== '' ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
-      attributes = Object.freeze({ [ATTR_SERVER_ADDRESS]: url.hostname.replace(/^\[|\]$/g, ''), [ATTR_SERVER_PORT]: port });
+      const host = url.hostname.replace(/^\[|\]$/g, '');
+      const match = REGION_RE.exec(host.toLowerCase());
+      endpoint = {
+        attributes: Object.freeze({ [ATTR_SERVER_ADDRESS]: host, [ATTR_SERVER_PORT]: port }),
+        region: match === null ? undefined : (match[1] ?? match[2]),
+      };
     } catch {
       return undefined;
     }
-    if (this.byOrigin.size < MAX_ENDPOINTS) this.byOrigin.set(origin, attributes);
-    return attributes;
+    if (this.byOrigin.size < MAX_ENDPOINTS) this.byOrigin.set(origin, endpoint);
+    return endpoint;
   }
 }

@@ -5,13 +5,12 @@ import type { ConsumedMessage } from '@brokertrace/core';
 import { context, propagation } from '@opentelemetry/api';
 import type { Attributes, Context } from '@opentelemetry/api';
 import { isValidAttributeName, md5OfAttributes } from './attributes.js';
-import { setRequestId } from './call.js';
+import { callAttributes, setRequestId } from './call.js';
 import { carrierOf, sqsCarrierGetter } from './carrier.js';
 import { log } from './diag.js';
 import { POLICY_SYSTEM_ATTRIBUTES, factsOf } from './facts.js';
 import type { InitializeArgs, InitializeHandler, InitializeOutput, ReceiveMessageInput, ReceiveMessageOutput, SqsMessage, SqsMessageAttributeValue } from './internal-types.js';
 import { queueNameOf } from './queue.js';
-import { ATTR_AWS_SQS_QUEUE_URL } from './semconv.js';
 import { rememberReceipt, shared } from './shared.js';
 import type { SqsTracing } from './tracing.js';
 import { AWS_TRACE_HEADER } from './xray.js';
@@ -108,7 +107,7 @@ export function receiveMessage(tracing: SqsTracing, args: InitializeArgs, next: 
   const ambient = context.active();
   const startTime = telemetry.now();
   const metricAttributes = tracing.endpoints.attributesOf(queueUrl);
-  const attributes = queueUrl !== undefined ? { [ATTR_AWS_SQS_QUEUE_URL]: queueUrl } : undefined;
+  const attributes = callAttributes(tracing, queueUrl, 'ReceiveMessage');
   const sent: InitializeArgs = plan.input === input ? args : { ...args, input: plan.input };
   return next(sent).then(
     (result) => {
@@ -140,7 +139,7 @@ function received(
   queueUrl: string | undefined,
   ambient: Context,
   startTime: number,
-  attributes: Record<string, string> | undefined,
+  attributes: Attributes,
   metricAttributes: Attributes | undefined,
 ): void {
   const messages = Array.isArray(output?.Messages) ? output.Messages : [];

@@ -5,7 +5,7 @@ import { ATTR_MESSAGING_MESSAGE_ID } from '@brokertrace/core';
 import type { CarrierLimits, InjectResult, OutgoingMessage, SendResult } from '@brokertrace/core';
 import type { Span, SpanContext } from '@opentelemetry/api';
 import { MAX_ATTRIBUTES, MAX_NAME_LENGTH, bodyBytes, isValidAttributeName, isValidAttributeValue, measureAttributes, stringAttribute } from './attributes.js';
-import { SqsBatchEntriesFailed, batchOutcome, callInSpan } from './call.js';
+import { SqsBatchEntriesFailed, batchOutcome, callAttributes, callInSpan } from './call.js';
 import { log } from './diag.js';
 import type { BatchOutput, InitializeArgs, InitializeHandler, InitializeOutput, SendMessageBatchEntry, SendMessageBatchInput, SendMessageInput, SqsMessageAttributeValue } from './internal-types.js';
 import { queueNameOf } from './queue.js';
@@ -91,7 +91,9 @@ interface PreparedSend {
 function prepare(tracing: SqsTracing, queueUrl: string | undefined, queueName: string, entries: ReadonlyArray<SendMessageInput>, batch: boolean): PreparedSend {
   const options = tracing.options;
   const limits = limitsFor(entries, options.maxMessageBytes, batch);
-  const messages: OutgoingMessage[] = entries.map((entry, i) => ({ existing: entry.MessageAttributes, limits: limits[i] }));
+  // A create span is no SDK call: the queue URL only, not the call's RPC attributes.
+  const createAttributes = queueUrl !== undefined ? { [ATTR_AWS_SQS_QUEUE_URL]: queueUrl } : undefined;
+  const messages: OutgoingMessage[] = entries.map((entry, i) => ({ existing: entry.MessageAttributes, limits: limits[i], attributes: createAttributes }));
   const creationContexts: Array<SpanContext | undefined> = new Array<SpanContext | undefined>(entries.length);
   const hook = options.producerHook;
   const result = tracing.telemetry.startSend({
@@ -99,7 +101,7 @@ function prepare(tracing: SqsTracing, queueUrl: string | undefined, queueName: s
     batch,
     endCreates: false,
     messages,
-    attributes: queueUrl !== undefined ? { [ATTR_AWS_SQS_QUEUE_URL]: queueUrl } : undefined,
+    attributes: callAttributes(tracing, queueUrl, batch ? 'SendMessageBatch' : 'SendMessage'),
     metricAttributes: tracing.endpoints.attributesOf(queueUrl),
     onCreate: (span: Span, i: number) => {
       creationContexts[i] = span.spanContext();

@@ -1,13 +1,11 @@
 // DeleteMessage(Batch) and ChangeMessageVisibility(Batch) as settle spans (CLIENT, under the caller's context,
 // usually the process span), tied to their messages by receipt handle (`messaging.message.id`).
 import { ATTR_MESSAGING_MESSAGE_ID } from '@brokertrace/core';
-import type { Attributes } from '@opentelemetry/api';
 import { trace, context } from '@opentelemetry/api';
-import { batchOutcome, callInSpan } from './call.js';
+import { batchOutcome, callAttributes, callInSpan } from './call.js';
 import { log } from './diag.js';
 import type { BatchOutput, InitializeArgs, InitializeHandler, InitializeOutput, ReceiptInput } from './internal-types.js';
 import { queueNameOf } from './queue.js';
-import { ATTR_AWS_SQS_QUEUE_URL } from './semconv.js';
 import { shared } from './shared.js';
 import type { SqsTracing } from './tracing.js';
 
@@ -35,8 +33,7 @@ export function settle(tracing: SqsTracing, command: SettleCommand, args: Initia
   try {
     const entries = op.batch ? (Array.isArray(input.Entries) ? input.Entries : []) : [{ ReceiptHandle: input.ReceiptHandle }];
     handles = entries.map((e) => (e !== null && typeof e === 'object' && typeof e.ReceiptHandle === 'string' ? e.ReceiptHandle : ''));
-    const attributes: Attributes = {};
-    if (queueUrl !== undefined) attributes[ATTR_AWS_SQS_QUEUE_URL] = queueUrl;
+    const attributes = callAttributes(tracing, queueUrl, command.slice(0, -'Command'.length));
     if (!op.batch) {
       const id = receipts.get(handles[0]!)?.messageId;
       if (id !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = id;

@@ -6,13 +6,31 @@ import { isValidAttributeName, processBatch, processMessage, sqsTracing } from '
 import type { LambdaSqsRecord } from '@brokertrace/sqs';
 import { md5OfAttributes } from '../src/attributes';
 import { snsEnvelopeAttributes } from '../src/carrier';
-import { queueNameOf } from '../src/queue';
+import { Endpoints, queueNameOf } from '../src/queue';
 import { planReceive } from '../src/receive';
 
 const t = setupTestTelemetry();
 beforeEach(() => t.reset());
 
 const TRACEPARENT = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
+describe('endpoints', () => {
+  it('server address and port of a queue URL, one frozen object per endpoint, and the region an AWS URL names', () => {
+    const e = new Endpoints();
+    const url = 'https://sqs.eu-west-1.amazonaws.com/123456789012/orders';
+    expect(e.attributesOf(url)).toEqual({ 'server.address': 'sqs.eu-west-1.amazonaws.com', 'server.port': 443 });
+    expect(e.attributesOf('https://sqs.eu-west-1.amazonaws.com/123456789012/other')).toBe(e.attributesOf(url));
+    expect(Object.isFrozen(e.attributesOf(url))).toBe(true);
+    expect(e.regionOf(url)).toBe('eu-west-1');
+    expect(e.regionOf('https://sqs.cn-north-1.amazonaws.com.cn/1/q')).toBe('cn-north-1');
+    expect(e.regionOf('https://us-east-2.queue.amazonaws.com/1/q')).toBe('us-east-2');
+    expect(e.regionOf('https://vpce-0abc-xyz.sqs.ap-south-1.vpce.amazonaws.com/1/q')).toBe('ap-south-1');
+    // moto, LocalStack, ElasticMQ: no region in the host
+    expect(e.regionOf('http://127.0.0.1:5000/123456789012/orders')).toBeUndefined();
+    expect(e.attributesOf('http://127.0.0.1:5000/123456789012/orders')).toEqual({ 'server.address': '127.0.0.1', 'server.port': 5000 });
+    expect(e.regionOf('not a url')).toBeUndefined();
+  });
+});
 
 describe('attribute names', () => {
   it.each(['traceparent', 'tracestate', 'baggage', 'x-b3-traceid', 'uber-trace-id', 'a.b_c-d'])('accepts %s', (name) => {
