@@ -87,6 +87,10 @@ it('one trace from publisher to subscriber (child), with the facts on both sides
   // deliveryAttempt is 0 (unknown) without a dead-letter policy: no delivery count on the span
   expect(process!.attributes['messaging.gcp_pubsub.message.delivery_attempt']).toBeUndefined();
   expect(ack!.parentSpanContext?.spanId).toBe(process!.spanContext().spanId);
+  // the delivery's ack id, on the process span and on the ack that names it
+  const ackId = process!.attributes['messaging.gcp_pubsub.message.ack_id'];
+  expect(typeof ackId === 'string' && ackId.length > 0).toBe(true);
+  expect(ack!.attributes['messaging.gcp_pubsub.message.ack_id']).toBe(ackId);
   // every span and metric names the endpoint the client talked to: the emulator the harness started
   const [host, port] = (await pubsub()).apiEndpoint.split(':');
   const endpoint = { 'server.address': host, 'server.port': Number(port) };

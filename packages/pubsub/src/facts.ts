@@ -1,6 +1,7 @@
 // What a received Pub/Sub message says about itself, for core's child-or-link policy and for its process span:
 // publishTime, deliveryAttempt (0 means unknown), id, orderingKey and the dead-letter source attributes.
 import {
+  ATTR_MESSAGING_GCP_PUBSUB_MESSAGE_ACK_ID,
   ATTR_MESSAGING_GCP_PUBSUB_MESSAGE_DELIVERY_ATTEMPT,
   ATTR_MESSAGING_GCP_PUBSUB_MESSAGE_ORDERING_KEY,
   ATTR_MESSAGING_MESSAGE_ID,
@@ -72,13 +73,16 @@ export function messageFacts(message: ReceivedMessage, subscription: string): Me
   };
 }
 
-/** The process span's Pub/Sub attributes (set at start, so samplers see them). */
+/** The process span's Pub/Sub attributes, set when the span records (no sampler needs them). */
 export function processAttributes(message: ReceivedMessage, facts: MessageFacts): Attributes {
   const attributes: Attributes = {};
   if (facts.messageId !== undefined) attributes[ATTR_MESSAGING_MESSAGE_ID] = facts.messageId;
   const key = field(message, 'orderingKey');
   if (typeof key === 'string' && key !== '') attributes[ATTR_MESSAGING_GCP_PUBSUB_MESSAGE_ORDERING_KEY] = key;
   if (facts.deliveryCount !== undefined) attributes[ATTR_MESSAGING_GCP_PUBSUB_MESSAGE_DELIVERY_ATTEMPT] = facts.deliveryCount;
+  // Recommended on process spans too: what the ack of this delivery will name.
+  const ackId = field(message, 'ackId');
+  if (typeof ackId === 'string' && ackId !== '') attributes[ATTR_MESSAGING_GCP_PUBSUB_MESSAGE_ACK_ID] = ackId;
   const source = attribute(message, DEAD_LETTER_SOURCE_SUBSCRIPTION);
   if (source !== undefined) attributes[ATTR_BROKERTRACE_GCP_PUBSUB_DEAD_LETTER_SOURCE_SUBSCRIPTION] = source;
   const count = Number(attribute(message, DEAD_LETTER_SOURCE_DELIVERY_COUNT));
