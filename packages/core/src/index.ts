@@ -48,5 +48,5 @@ export { CORE_CONFIG_KEYS, DEFAULT_MAX_METRIC_DESTINATIONS, resolveConfig } from
 export type { ResolvedConfig } from './config.js';
 export { LinkSamplingSampler } from './sampling.js';
 export { isPatched, onUnpatch, patchMethods, unpatchMethods } from './instance-patch.js';
-export { AGE_BUCKETS_S, DURATION_BUCKETS_S, METRIC_DESTINATION_OVERFLOW } from './messaging-metrics.js';
+export { AGE_BUCKETS_S, DURATION_BUCKETS_S, MAX_METRIC_ERROR_TYPES, METRIC_DESTINATION_OVERFLOW } from './messaging-metrics.js';
 export * from './semconv.js';

@@ -1,6 +1,6 @@
 // Metrics: owns the instruments (built per meter provider), converts units once (ms -> s), keeps the metric
 // attribute sets of each destination cached, gives each metric exactly the attributes its convention lists, and
-// caps the number of distinct destination values (the rest fold into `_OTHER`).
+// caps the number of distinct destination and error.type values (the rest fold into `_OTHER`).
 import { createNoopMeter, metrics } from '@opentelemetry/api';
 import type { Attributes, AttributeValue, Counter, DiagLogger, Histogram, MeterProvider } from '@opentelemetry/api';
 import {
@@ -18,6 +18,7 @@ import {
   ATTR_MESSAGING_SYSTEM,
   ATTR_SERVER_ADDRESS,
   ATTR_SERVER_PORT,
+  ERROR_TYPE_VALUE_OTHER,
   METRIC_BROKERTRACE_CONSUMED_WITHOUT_CONTEXT,
   METRIC_BROKERTRACE_CONTEXT_DROPPED,
   METRIC_BROKERTRACE_DECISIONS,
@@ -56,6 +57,11 @@ const NOOP_COUNTER_CLASS: unknown = createNoopMeter().createCounter('noop_probe'
 
 /** Attribute sets cached per scope beyond this many are built per call (error types are few; this only bounds abuse). */
 const MAX_SETS_PER_SCOPE = 256;
+/**
+ * Distinct `error.type` values metrics record (spans keep theirs); past it `_OTHER`, the conventions' fallback. An
+ * error code that embeds an id (an application's own codes, a broker's free-form ones) must not make a series per id.
+ */
+export const MAX_METRIC_ERROR_TYPES = 64;
 /** Raw destination -> resolved destination cache entries (a cache only: misses are resolved again). */
 const MAX_RESOLVED_DESTINATIONS = 2048;
 
@@ -150,6 +156,8 @@ export class MessagingMetrics {
   private entries = new Map<string, DestinationEntry>();
   private overflow = new Map<string, DestinationEntry>();
   private none: DestinationEntry | undefined;
+  private readonly errorTypes = new Set<string>();
+  private errorTypesWarned = false;
 
   constructor(
     private readonly system: string,
@@ -271,9 +279,24 @@ export class MessagingMetrics {
     return scope;
   }
 
+  /** `type`, or `_OTHER` once MAX_METRIC_ERROR_TYPES distinct values have been recorded (said once). */
+  private bounded(type: string | undefined): string | undefined {
+    if (type === undefined || this.errorTypes.has(type)) return type;
+    if (this.errorTypes.size < MAX_METRIC_ERROR_TYPES) {
+      this.errorTypes.add(type);
+      return type;
+    }
+    if (!this.errorTypesWarned) {
+      this.errorTypesWarned = true;
+      this.log.warn(`more than ${MAX_METRIC_ERROR_TYPES} distinct error.type values reached metrics; the rest are recorded as "${ERROR_TYPE_VALUE_OTHER}" (spans keep theirs)`);
+    }
+    return ERROR_TYPE_VALUE_OTHER;
+  }
+
   /** `messaging.client.operation.duration` or, for process operations, `messaging.process.duration`. */
-  duration(scope: MetricScope, process: boolean, operationName: string, operationType: string | undefined, durationMs: number, errorType: string | undefined): void {
+  duration(scope: MetricScope, process: boolean, operationName: string, operationType: string | undefined, durationMs: number, type: string | undefined): void {
     try {
+      const errorType = this.bounded(type);
       const seconds = (durationMs > 0 ? durationMs : 0) / 1000;
       const m = this.instruments;
       if (process) {
@@ -298,8 +321,9 @@ export class MessagingMetrics {
   }
 
   /** `messaging.client.sent.messages`. */
-  sent(scope: MetricScope, operationName: string, count: number, errorType: string | undefined): void {
+  sent(scope: MetricScope, operationName: string, count: number, type: string | undefined): void {
     try {
+      const errorType = this.bounded(type);
       const attributes = scope.set('s/' + operationName + '/' + (errorType ?? ''), scope.producerBase, ATTR_MESSAGING_OPERATION_NAME, operationName, ATTR_ERROR_TYPE, errorType);
       this.instruments.sentMessages.add(count, attributes);
     } catch (err) {

@@ -430,8 +430,9 @@ export class MessagingTelemetry {
 
   /**
    * Runs `fn` with `span` active (or in `ctx`), ends the span when `fn` returns or throws or, for a promise,
-   * when it settles; errors are recorded and rethrown unchanged, and the very value (or promise) `fn` returned
-   * is returned.
+   * when it settles; errors are recorded and rethrown unchanged. The very value (or native promise) `fn`
+   * returned is returned. A thenable that is not a native promise (a query builder runs its query on every
+   * `then`) is subscribed to once: the caller gets a native promise of its outcome instead.
    */
   run<T>(span: Span, fn: () => T, ctx?: Context): T {
     let result: T;
@@ -442,6 +443,20 @@ export class MessagingTelemetry {
       throw err;
     }
     if (isThenable(result)) {
+      if (!(result instanceof Promise)) {
+        // One `then` only, ours: the caller awaits the settled promise, not the thenable a second time.
+        const settled = Promise.resolve(result).then(
+          (value) => {
+            this.end(span);
+            return value;
+          },
+          (err: unknown) => {
+            this.end(span, err);
+            throw err;
+          },
+        );
+        return settled as T;
+      }
       try {
         void result.then(
           () => this.end(span),

@@ -1,8 +1,8 @@
-import { ROOT_CONTEXT, SamplingDecision, SpanKind, TraceFlags, context, trace } from '@opentelemetry/api';
+import { DiagLogLevel, ROOT_CONTEXT, SamplingDecision, SpanKind, TraceFlags, context, diag, trace } from '@opentelemetry/api';
 import type { Sampler } from '@opentelemetry/api';
 import { AlwaysOffSampler, ParentBasedSampler, setupTestTelemetry, suppressTracing } from '@brokertrace/testing';
 import type { TestMetricPoint } from '@brokertrace/testing';
-import { ATTR_BROKERTRACE_LINK_FOLLOW_SAMPLING, LinkSamplingSampler, MessagingTelemetry } from '@brokertrace/core';
+import { ATTR_BROKERTRACE_LINK_FOLLOW_SAMPLING, LinkSamplingSampler, MAX_METRIC_ERROR_TYPES, MessagingTelemetry } from '@brokertrace/core';
 
 const t = setupTestTelemetry();
 beforeEach(() => t.reset());
@@ -126,4 +126,30 @@ describe('LinkSamplingSampler', () => {
     untrusted.end(b.span);
     expect(t.spans()[1]!.links[0]!.context.traceFlags).toBe(TraceFlags.NONE);
   });
+});
+
+test('error.type on metrics is bounded: past MAX_METRIC_ERROR_TYPES distinct values the rest are _OTHER, spans keep theirs, said once', async () => {
+  const m = tel();
+  const warnings: string[] = [];
+  const ignore = () => undefined;
+  diag.setLogger(
+    { error: ignore, warn: (...args: unknown[]) => void warnings.push(args.map(String).join(' ')), info: ignore, debug: ignore, verbose: ignore },
+    { logLevel: DiagLogLevel.WARN, suppressOverrideMessage: true },
+  );
+  try {
+    // An application error code that carries an id: a new value per failure.
+    const codeOf = (i: number) => Object.assign(new Error('failed'), { name: `OrderRejected-${i}` });
+    const n = MAX_METRIC_ERROR_TYPES + 10;
+    for (let i = 0; i < n; i++) m.end(m.startProcess({ destination: 'orders', carrier: {}, facts: {} }).span, codeOf(i));
+    const points = (await t.metrics())['messaging.process.duration']!;
+    const types = new Set(points.map((p) => p.attributes['error.type']));
+    expect(types.size).toBe(MAX_METRIC_ERROR_TYPES + 1);
+    expect(types.has('_OTHER')).toBe(true);
+    expect(types.has(`OrderRejected-${n - 1}`)).toBe(false);
+    expect(find(points, { 'error.type': '_OTHER' }).map((p) => p.kind === 'histogram' && p.count)).toEqual([10]);
+    expect(t.spans().at(-1)!.attributes['error.type']).toBe(`OrderRejected-${n - 1}`);
+    expect(warnings.filter((w) => w.includes('error.type'))).toHaveLength(1);
+  } finally {
+    diag.disable();
+  }
 });

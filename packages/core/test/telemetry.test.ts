@@ -362,6 +362,27 @@ describe('end and run', () => {
     ]);
   });
 
+  test('run: a lazy thenable (a query builder runs its query on each then) runs once, its outcome reaches the caller', async () => {
+    const tel = telemetry();
+    let runs = 0;
+    const query = (outcome: 'row' | Error) => ({
+      then(ok: (v: string) => unknown, fail: (e: unknown) => unknown) {
+        runs++;
+        return (outcome instanceof Error ? Promise.reject(outcome) : Promise.resolve(outcome)).then(ok, fail);
+      },
+    });
+    await expect(tel.run(tel.startSend({ destination: 'a' }).span, () => query('row'))).resolves.toBe('row');
+    expect(runs).toBe(1);
+    const boom = new Error('constraint');
+    await expect(tel.run(tel.startSend({ destination: 'b' }).span, () => query(boom))).rejects.toBe(boom);
+    expect(runs).toBe(2);
+    expect(t.openSpans()).toHaveLength(0);
+    expect(t.spans().map((s) => [s.name, s.status.code])).toEqual([
+      ['send a', SpanStatusCode.UNSET],
+      ['send b', SpanStatusCode.ERROR],
+    ]);
+  });
+
   test('run: fn sees the span as active', () => {
     const tel = telemetry();
     const span = tel.startSend({ destination: 'a' }).span;

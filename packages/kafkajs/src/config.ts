@@ -80,6 +80,10 @@ export function resolveKafkaOptions(config: KafkaJsConfig = {}): ResolvedKafkaOp
     throw new BrokerTraceConfigError('deliveryTracking', 'must be an object');
   }
   const t = (tracking ?? {}) as { maxEntries?: unknown; ttlMs?: unknown };
+  for (const key of Object.keys(t)) {
+    // A misspelt key would otherwise leave its default in force without a word.
+    if (key !== 'maxEntries' && key !== 'ttlMs') throw new BrokerTraceConfigError(`deliveryTracking.${key}`, 'unknown option');
+  }
   const retryCountHeaders = headerNames(config.retryCountHeaders, 'retryCountHeaders', DEFAULT_RETRY_COUNT_HEADERS);
   const deadLetterHeaders = headerNames(config.deadLetterHeaders, 'deadLetterHeaders', DEFAULT_DEAD_LETTER_HEADERS);
   return {

@@ -2,7 +2,7 @@
 // to every message (and `traceBatchMessage` for a process span per message under it); delivery counts from
 // offsets this consumer has been handed before; settle spans for commits, explicit and automatic.
 import { ROOT_CONTEXT } from '@opentelemetry/api';
-import type { Attributes, Context } from '@opentelemetry/api';
+import type { Attributes, Context, Span } from '@opentelemetry/api';
 import {
   ATTR_MESSAGING_DESTINATION_PARTITION_ID,
   ATTR_MESSAGING_KAFKA_OFFSET,
@@ -434,17 +434,25 @@ export function traceCommitOffsets(
     const { tracing } = state;
     if (!tracing.isActive() || !Array.isArray(offsets)) return original.call(this, offsets);
     const { telemetry } = tracing;
-    const byTopic = new Map<string, TopicCommit>();
-    for (const o of offsets as ReadonlyArray<CommitOffset>) {
-      if (o !== null && typeof o === 'object' && typeof o.topic === 'string' && !telemetry.isIgnored(o.topic)) {
-        let commit = byTopic.get(o.topic);
-        if (!commit) byTopic.set(o.topic, (commit = { topic: o.topic, partitions: [] }));
-        commit.partitions.push({ partition: o.partition, offset: o.offset });
+    const spans: Span[] = [];
+    try {
+      const byTopic = new Map<string, TopicCommit>();
+      for (const o of offsets as ReadonlyArray<CommitOffset>) {
+        if (o !== null && typeof o === 'object' && typeof o.topic === 'string' && !telemetry.isIgnored(o.topic)) {
+          let commit = byTopic.get(o.topic);
+          if (!commit) byTopic.set(o.topic, (commit = { topic: o.topic, partitions: [] }));
+          commit.partitions.push({ partition: o.partition, offset: o.offset });
+        }
       }
+      if (byTopic.size === 0) return original.call(this, offsets);
+      state.info.refresh();
+      for (const commit of byTopic.values()) spans.push(startCommit(state, commit, false));
+    } catch (err) {
+      // Offsets whose fields cannot be read as we need (a throwing getter): the commit goes through untraced.
+      log.error('commit left untraced', err);
+      for (const s of spans) telemetry.end(s);
+      return original.call(this, offsets);
     }
-    if (byTopic.size === 0) return original.call(this, offsets);
-    state.info.refresh();
-    const spans = [...byTopic.values()].map((commit) => startCommit(state, commit, false));
     const end = (err?: unknown) => {
       state.explicitCommits--;
       spans.forEach((s) => telemetry.end(s, err));

@@ -308,6 +308,22 @@ describe('commits', () => {
     expect(refunds.attributes).toMatchObject({ 'messaging.destination.partition.id': '0', 'messaging.kafka.offset': 1 });
   });
 
+  it('offsets whose fields throw when read: the commit still reaches kafkajs, untraced, and no span is left open', async () => {
+    const fake = await running();
+    const hostile = {
+      toString(): string {
+        throw new Error('hostile partition');
+      },
+    };
+    const offsets = [
+      { topic: 'orders', partition: 0, offset: '10' },
+      { topic: 'refunds', partition: hostile as unknown as number, offset: '5' },
+    ];
+    await expect(fake.consumer.commitOffsets(offsets)).resolves.toBeUndefined();
+    expect(fake.committed).toEqual([offsets]);
+    expect(t.openSpans()).toHaveLength(0);
+  });
+
   it('adds no second span for the commit event of an explicit commit', async () => {
     const fake = fakeConsumer();
     // kafkajs emits COMMIT_OFFSETS from inside commitOffsets, once the broker said yes.

@@ -83,6 +83,7 @@ describe('configuration', () => {
     [{ maxRecordBytes: 1.5 }, 'maxRecordBytes'],
     [{ deliveryTracking: { maxEntries: -1 } }, 'deliveryTracking.maxEntries'],
     [{ deliveryTracking: { ttlMs: 'long' } }, 'deliveryTracking.ttlMs'],
+    [{ deliveryTracking: { maxEntriez: 5 } }, 'deliveryTracking.maxEntriez'],
     [{ captureMessageKey: 'yes' }, 'captureMessageKey'],
     [{ clientId: 5 }, 'clientId'],
     [{ consumerHook: 'nope' }, 'consumerHook'],

@@ -27,13 +27,21 @@ function prepare(tracing: PubSubTracing, topic: string, message: PublishMessage,
   const attributes: Attributes = {};
   if (typeof orderingKey === 'string' && orderingKey !== '') attributes[ATTR_MESSAGING_GCP_PUBSUB_MESSAGE_ORDERING_KEY] = orderingKey;
   const { span, creation, fields } = startMessageSpan(tracing, topic, existing, attributes, metricAttributes);
-  // A new object every time: the client shares the caller's attributes object otherwise, and the batch RPC
-  // finds the message's context by this object's identity.
-  const copyAttributes: Record<string, string> = Object.assign({}, existing, fields);
-  const copy: PublishMessage = Object.assign({}, message, { attributes: copyAttributes });
-  // The size the client cached for batching (flowControlled() computes it before publishing) no longer counts
-  // our attributes: drop it so the batch recomputes it.
-  delete copy.calculatedSize;
+  let copy: PublishMessage;
+  let copyAttributes: Record<string, string>;
+  try {
+    // A new object every time: the client shares the caller's attributes object otherwise, and the batch RPC
+    // finds the message's context by this object's identity.
+    copyAttributes = Object.assign({}, existing, fields);
+    copy = Object.assign({}, message, { attributes: copyAttributes });
+    // The size the client cached for batching (flowControlled() computes it before publishing) no longer counts
+    // our attributes: drop it so the batch recomputes it.
+    delete copy.calculatedSize;
+  } catch (err) {
+    // A message we cannot copy (a throwing getter, a Proxy): it goes out untraced, and its span ends here.
+    if (span !== undefined) tracing.telemetry.endUnsent(span, err);
+    throw err;
+  }
   if (creation !== undefined) {
     tracing.published.set(copyAttributes, { creation });
     // With the client's own tracing on (enableOpenTelemetryTracing), it takes this as the message's span and

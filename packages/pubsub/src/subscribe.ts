@@ -200,10 +200,17 @@ function patchSettle(state: SubscriptionState, message: Patched): void {
 function processMessage(state: SubscriptionState, listener: Listener, self: unknown, args: unknown[]): unknown {
   const tracing = state.tracing;
   const message = args[0] as ReceivedMessage;
-  const { name, metricAttributes } = names(state);
-  if (!tracing.isActive() || message === null || typeof message !== 'object' || tracing.telemetry.isIgnored(name)) {
+  if (!tracing.isActive() || message === null || typeof message !== 'object') return listener.apply(self, args);
+  let name: string;
+  let metricAttributes: Attributes;
+  try {
+    ({ name, metricAttributes } = names(state));
+  } catch (err) {
+    // A subscription whose name or client cannot be read (a Proxy, a hand-made object): the message still arrives.
+    log.error('message left untraced', err);
     return listener.apply(self, args);
   }
+  if (tracing.telemetry.isIgnored(name)) return listener.apply(self, args);
   let span: Span | undefined;
   let ctx = context.active();
   let received: ReceivedState | undefined;

@@ -40,6 +40,21 @@ describe('publish', () => {
     expect(t.openSpans()).toHaveLength(0);
   });
 
+  it('a message that cannot be copied (a Proxy whose keys throw) is published untraced, and its span is ended', async () => {
+    const { topic, batches } = fakeTopic();
+    traceTopic(topic);
+    const plain = { data: Buffer.from('hostile') };
+    const message = new Proxy(plain, {
+      ownKeys() {
+        throw new Error('no keys');
+      },
+    });
+    // Straight to the Publisher (Topic#publishMessage copies the message itself, which such a Proxy refuses too).
+    await expect(topic.publisher.publishMessage(message)).resolves.toMatch(/^id-/);
+    expect(batches.flatMap((b) => b.messages.map((m) => m.data?.toString()))).toEqual(['hostile']);
+    expect(t.openSpans()).toHaveLength(0);
+  });
+
   it('never mutates the caller message or attributes; frozen inputs work', async () => {
     const { topic, batches } = fakeTopic();
     traceTopic(topic);

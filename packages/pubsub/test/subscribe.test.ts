@@ -30,6 +30,22 @@ function setup(config?: Parameters<typeof traceSubscription>[1]) {
 }
 
 describe('subscribe', () => {
+  it('a subscription whose client cannot be read (a throwing getter): every message still reaches the listener, untraced', () => {
+    const raw = new FakeSubscription();
+    Object.defineProperty(raw, 'pubsub', {
+      get() {
+        throw new Error('no client');
+      },
+    });
+    const subscription = traceSubscription(raw);
+    const subscriber = new FakeSubscriber();
+    const seen: string[] = [];
+    subscription.on('message', (m: Message) => seen.push(m.id));
+    expect(() => subscription.emit('message', receivedMessage(subscriber, { id: 'm-1' }))).not.toThrow();
+    expect(seen).toEqual(['m-1']);
+    expect(t.openSpans()).toHaveLength(0);
+  });
+
   it('a traced message gains no property of its own, stays a Message, and its settle methods are traced', () => {
     const { subscriber, subscription } = setup();
     const untraced = receivedMessage(subscriber, { id: 'm0' });

@@ -59,10 +59,16 @@ function startSend(tracing: ServiceBusTracing, entity: Entity, operation: SendOp
       if (isObject(message)) telemetry.runHook(options.producerHook, span, { destination: entity.destination, message: message });
     },
   });
-  for (let i = 0; i < messages.length; i++) {
-    const message = messages[i];
-    if (!isObject(message)) continue;
-    copies[i] = withContext(message, props[i], result.injections[i], options.writeDiagnosticId, replace);
+  try {
+    for (let i = 0; i < messages.length; i++) {
+      const message = messages[i];
+      if (!isObject(message)) continue;
+      copies[i] = withContext(message, props[i], result.injections[i], options.writeDiagnosticId, replace);
+    }
+  } catch (err) {
+    // A message we cannot copy (a Proxy, a throwing getter): the call goes out untraced, and its span ends here.
+    telemetry.endUnsent(result.span, err);
+    throw err;
   }
   if (!batch || !telemetry.createSpans) {
     const only = messages.length === 1 && isObject(copies[0]) ? (copies[0] as ServiceBusMessageLike) : undefined;

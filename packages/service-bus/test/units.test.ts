@@ -9,7 +9,7 @@ import { diagnosticIdContext, limitsFor, withContext } from '../src/carrier';
 import { entityOf } from '../src/destination';
 import { addServiceBusLinkAttributes, deliveryCount, messageAttributes, messageFacts, sentIdAttributes } from '../src/facts';
 
-setupTestTelemetry();
+const t = setupTestTelemetry();
 
 describe('config', () => {
   it('rejects a bad option at construction, naming it', () => {
@@ -91,6 +91,35 @@ describe('carrier', () => {
     expect(diagnosticIdContext({ 'Diagnostic-Id': '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' })?.spanId).toBe('00f067aa0ba902b7');
     expect(diagnosticIdContext({ 'Diagnostic-Id': '|abc.1.' })).toBeUndefined();
     expect(diagnosticIdContext({ other: 'x' })).toBeUndefined();
+  });
+});
+
+describe('send', () => {
+  it('a message that cannot be copied (a Proxy whose keys throw) is sent untraced, as it is, and its span is ended', async () => {
+    const sent: unknown[] = [];
+    const sender = {
+      entityPath: 'orders',
+      sendMessages: (m: unknown) => {
+        sent.push(m);
+        return Promise.resolve();
+      },
+      createMessageBatch: jest.fn(),
+      scheduleMessages: jest.fn(),
+      cancelScheduledMessages: jest.fn(),
+    };
+    traceSender(sender);
+    const message = new Proxy(
+      { body: 'hostile' },
+      {
+        ownKeys() {
+          throw new Error('no keys');
+        },
+      },
+    );
+    await sender.sendMessages(message);
+    expect(sent).toEqual([message]);
+    expect(sent[0]).toBe(message);
+    expect(t.openSpans()).toHaveLength(0);
   });
 });
 
