@@ -79,6 +79,28 @@ it('sends a message too close to the size limit intact, without our attributes',
   expect(Object.keys(roomy!.MessageAttributes!)).toEqual(['traceparent']);
 });
 
+it('sends an input that is a class instance, its body behind a getter on a private field, with the same body', async () => {
+  const client = await tracedClient();
+  const url = await createQueue(client, 'classy');
+  class OrderInput {
+    readonly #order: string;
+    readonly QueueUrl = url;
+    constructor(order: string) {
+      this.#order = order;
+    }
+    get MessageBody(): string {
+      return JSON.stringify({ order: this.#order });
+    }
+  }
+  const input = new OrderInput('o-7');
+  await client.send(new SendMessageCommand(input as never));
+  const [message] = await drain(await plainClient(), url, 1);
+  expect(message!.Body).toBe('{"order":"o-7"}');
+  const [send] = t.spansNamed(`send ${nameOf(url)}`);
+  expect(message!.MessageAttributes!.traceparent!.StringValue).toContain(send!.spanContext().spanId);
+  expect(Object.hasOwn(input, 'MessageAttributes')).toBe(false);
+});
+
 it('gives each of 10 batch entries its own context and create span; the send span links to all', async () => {
   const client = await tracedClient();
   const url = await createQueue(client, 'batch');

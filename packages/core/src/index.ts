@@ -5,6 +5,7 @@ export * from './types.js';
 export { BROKER_LIMITS, RABBITMQ_DEFAULT_FRAME_MAX, RABBITMQ_HEADER_FRAME_MARGIN } from './limits.js';
 export { injectContext } from './inject.js';
 export { extractContext, extractSpanContext } from './extract.js';
+export { copyWith, setOwn } from './copies.js';
 export { headerValueToString, utf8Length, valueByteSize } from './values.js';
 export { truncateTraceState, trimBaggage } from './truncate.js';
 export {

@@ -7,7 +7,7 @@ import {
   ATTR_MESSAGING_DESTINATION_PARTITION_ID,
   ATTR_MESSAGING_KAFKA_OFFSET,
 } from '@brokertrace/core';
-import { isThenable } from '@brokertrace/core';
+import { copyWith, isThenable } from '@brokertrace/core';
 import type { CarrierLimits, InjectResult, OutgoingMessage, SendResult } from '@brokertrace/core';
 import { ATTR_BROKERTRACE_KAFKA_TRANSACTIONAL, ATTR_MESSAGING_KAFKA_CLUSTER_ID, clientAttributes, messageAttributes, offsetNumber } from './attributes.js';
 import { PRODUCE_VERSION_WITH_HEADERS } from './client-info.js';
@@ -59,8 +59,8 @@ function withFields(message: ProducerMessage, injection: InjectResult | undefine
       break;
     }
   }
-  if (!any) return copy ? { ...message } : message;
-  return { ...message, headers: { ...message.headers, ...injection!.fields } };
+  if (!any) return copy ? copyWith(message) : message;
+  return copyWith(message, 'headers', { ...message.headers, ...injection!.fields });
 }
 
 function commonAttributes(tracing: KafkaTracing, info: ClientInfo, txn: TransactionTrace | undefined): Attributes {

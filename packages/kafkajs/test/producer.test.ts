@@ -94,6 +94,28 @@ describe('send', () => {
     expect(headers.traceparent).toBe(own);
   });
 
+  it('a message that is a class instance, its value behind a getter on a private field: the client reads the same value', async () => {
+    class OrderMessage {
+      readonly #order: string;
+      readonly key = 'order-1';
+      constructor(order: string) {
+        this.#order = order;
+      }
+      get value(): string {
+        return JSON.stringify({ order: this.#order });
+      }
+    }
+    const { producer, sent } = fakeProducer();
+    traceProducer(producer);
+    const message = new OrderMessage('o-1');
+    await producer.send({ topic: 'orders', messages: [message] });
+    const got = sent[0]!.messages[0]! as { value?: unknown; key?: unknown; headers?: Record<string, unknown> };
+    expect(got.value).toBe('{"order":"o-1"}');
+    expect(got.key).toBe('order-1');
+    expect(String(got.headers!.traceparent)).toContain(t.spans()[0]!.spanContext().spanId);
+    expect(Object.hasOwn(message, 'headers')).toBe(false);
+  });
+
   it("with existingContext 'replace', gives a re-sent frozen input a fresh context each time", async () => {
     const { producer, sent } = fakeProducer();
     traceProducer(producer, { existingContext: 'replace' });

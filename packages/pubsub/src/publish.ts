@@ -1,6 +1,6 @@
 // The producer side: `Publisher#publishMessage`, the one place every publish path passes through (publish,
 // publishJSON, publishMessage, flowControlled()), and `Topic#request` for the batch publish RPC.
-import { ATTR_MESSAGING_GCP_PUBSUB_MESSAGE_ORDERING_KEY, ATTR_MESSAGING_MESSAGE_ID, isThenable } from '@brokertrace/core';
+import { ATTR_MESSAGING_GCP_PUBSUB_MESSAGE_ORDERING_KEY, ATTR_MESSAGING_MESSAGE_ID, copyWith, isThenable, setOwn } from '@brokertrace/core';
 import { context, trace } from '@opentelemetry/api';
 import type { Attributes, Span, SpanContext } from '@opentelemetry/api';
 import { topicId } from './attributes.js';
@@ -33,10 +33,10 @@ function prepare(tracing: PubSubTracing, topic: string, message: PublishMessage,
     // A new object every time: the client shares the caller's attributes object otherwise, and the batch RPC
     // finds the message's context by this object's identity.
     copyAttributes = Object.assign({}, existing, fields);
-    copy = Object.assign({}, message, { attributes: copyAttributes });
+    copy = copyWith(message, 'attributes', copyAttributes);
     // The size the client cached for batching (flowControlled() computes it before publishing) no longer counts
-    // our attributes: drop it so the batch recomputes it.
-    delete copy.calculatedSize;
+    // our attributes: unset it so the batch recomputes it.
+    if (copy.calculatedSize !== undefined) setOwn(copy, 'calculatedSize', undefined);
   } catch (err) {
     // A message we cannot copy (a throwing getter, a Proxy): it goes out untraced, and its span ends here.
     if (span !== undefined) tracing.telemetry.endUnsent(span, err);
@@ -47,7 +47,7 @@ function prepare(tracing: PubSubTracing, topic: string, message: PublishMessage,
     // With the client's own tracing on (enableOpenTelemetryTracing), it takes this as the message's span and
     // neither starts a second create span nor injects a second context (nor warns about googclient_traceparent).
     // A non-recording view: the client's end()/updateName()/addEvent() calls on it do nothing to our span.
-    if (copy.parentSpan === undefined) copy.parentSpan = trace.wrapSpanContext(creation);
+    if (copy.parentSpan === undefined) setOwn(copy, 'parentSpan', trace.wrapSpanContext(creation));
   }
   if (span !== undefined) {
     tracing.telemetry.runHook(tracing.options.publishHook, span, { topic, message: copy });

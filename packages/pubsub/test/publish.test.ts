@@ -55,6 +55,25 @@ describe('publish', () => {
     expect(t.openSpans()).toHaveLength(0);
   });
 
+  it('a message that is a class instance, its data behind a getter on a private field: the RPC carries the same data', async () => {
+    class Event {
+      readonly #payload: string;
+      constructor(payload: string) {
+        this.#payload = payload;
+      }
+      get data(): Buffer {
+        return Buffer.from(this.#payload);
+      }
+    }
+    const { topic, batches } = fakeTopic();
+    traceTopic(topic);
+    // Straight to the Publisher (Topic#publishMessage makes a plain copy of its own first).
+    await topic.publisher.publishMessage(new Event('payload-1'));
+    const [sent] = batches[0]!.messages;
+    expect(sent!.data?.toString()).toBe('payload-1');
+    expect(carried(sent!.attributes)?.spanId).toBe(t.spansNamed('create orders')[0]!.spanContext().spanId);
+  });
+
   it('never mutates the caller message or attributes; frozen inputs work', async () => {
     const { topic, batches } = fakeTopic();
     traceTopic(topic);

@@ -2,7 +2,7 @@
 // properties included, 32 KB per property), the copy we hand the client (the caller's objects are never
 // written), `Diagnostic-Id` (Azure's key in every language) written alongside, and read as the message's own
 // context when it carries no W3C one.
-import { BROKER_LIMITS, DIAGNOSTIC_ID, extractSpanContext, utf8Length } from '@brokertrace/core';
+import { BROKER_LIMITS, DIAGNOSTIC_ID, copyWith, extractSpanContext, utf8Length } from '@brokertrace/core';
 import type { CarrierLimits, InjectResult } from '@brokertrace/core';
 import type { SpanContext, TextMapGetter } from '@opentelemetry/api';
 import type { ApplicationPropertyValue, ServiceBusMessageLike } from './internal-types.js';
@@ -115,5 +115,5 @@ export function withContext(
     if (typeof traceparent === 'string' && !(injection?.dropped.includes('traceparent') ?? false)) fields[DIAGNOSTIC_ID] = traceparent;
   }
   if (Object.keys(fields).length === 0) return message;
-  return { ...message, applicationProperties: { ...props, ...fields } };
+  return copyWith(message, 'applicationProperties', { ...props, ...fields });
 }

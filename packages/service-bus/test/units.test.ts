@@ -94,20 +94,26 @@ describe('carrier', () => {
   });
 });
 
+/** A traced sender whose `sendMessages` records what it was handed. */
+function tracedFakeSender() {
+  const sent: Array<{ body?: unknown; messageId?: unknown; applicationProperties?: Record<string, unknown> }> = [];
+  const sender = {
+    entityPath: 'orders',
+    sendMessages: (m: unknown) => {
+      sent.push(m as (typeof sent)[number]);
+      return Promise.resolve();
+    },
+    createMessageBatch: jest.fn(),
+    scheduleMessages: jest.fn(),
+    cancelScheduledMessages: jest.fn(),
+  };
+  traceSender(sender);
+  return { sender, sent };
+}
+
 describe('send', () => {
   it('a message that cannot be copied (a Proxy whose keys throw) is sent untraced, as it is, and its span is ended', async () => {
-    const sent: unknown[] = [];
-    const sender = {
-      entityPath: 'orders',
-      sendMessages: (m: unknown) => {
-        sent.push(m);
-        return Promise.resolve();
-      },
-      createMessageBatch: jest.fn(),
-      scheduleMessages: jest.fn(),
-      cancelScheduledMessages: jest.fn(),
-    };
-    traceSender(sender);
+    const { sender, sent } = tracedFakeSender();
     const message = new Proxy(
       { body: 'hostile' },
       {
@@ -117,9 +123,31 @@ describe('send', () => {
       },
     );
     await sender.sendMessages(message);
-    expect(sent).toEqual([message]);
+    expect(sent).toHaveLength(1);
     expect(sent[0]).toBe(message);
     expect(t.openSpans()).toHaveLength(0);
+  });
+});
+
+describe('send: a class instance', () => {
+  it('its body behind a getter on a private field: the client gets the same body, and our properties', async () => {
+    class Invoice {
+      readonly #amount: number;
+      readonly messageId = 'inv-1';
+      constructor(amount: number) {
+        this.#amount = amount;
+      }
+      get body(): { amount: number } {
+        return { amount: this.#amount };
+      }
+    }
+    const { sender, sent } = tracedFakeSender();
+    const invoice = new Invoice(42);
+    await sender.sendMessages(invoice);
+    expect(sent[0]!.body).toEqual({ amount: 42 });
+    expect(sent[0]!.messageId).toBe('inv-1');
+    expect(typeof sent[0]!.applicationProperties!.traceparent).toBe('string');
+    expect(Object.hasOwn(invoice, 'applicationProperties')).toBe(false);
   });
 });
 

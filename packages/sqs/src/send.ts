@@ -1,7 +1,7 @@
 // SendMessage and SendMessageBatch: a send span per call, a create span per batch entry (core's startSend), the
 // context of each message fitted into SQS's budget (10 attributes, names SQS accepts, body + attributes within
 // the queue's maximum size, the batch within the same total) and written into COPIES of the input and entries.
-import { ATTR_MESSAGING_MESSAGE_ID } from '@brokertrace/core';
+import { ATTR_MESSAGING_MESSAGE_ID, copyWith } from '@brokertrace/core';
 import type { CarrierLimits, InjectResult, OutgoingMessage, SendResult } from '@brokertrace/core';
 import type { Span, SpanContext } from '@opentelemetry/api';
 import { MAX_ATTRIBUTES, MAX_NAME_LENGTH, bodyBytes, isValidAttributeName, isValidAttributeValue, measureAttributes, stringAttribute } from './attributes.js';
@@ -74,10 +74,8 @@ function withContext(
     system = { ...entry.MessageSystemAttributes, [AWS_TRACE_HEADER]: stringAttribute(xray) };
   }
   if (attributes === undefined && system === undefined) return entry;
-  const copy: SendMessageInput = { ...entry };
-  if (attributes !== undefined) copy.MessageAttributes = attributes;
-  if (system !== undefined) copy.MessageSystemAttributes = system;
-  return copy;
+  const copy = attributes !== undefined ? copyWith(entry, 'MessageAttributes', attributes) : entry;
+  return system !== undefined ? copyWith(copy, 'MessageSystemAttributes', system) : copy;
 }
 
 interface PreparedSend {
