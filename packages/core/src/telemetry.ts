@@ -186,6 +186,11 @@ export class MessagingTelemetry {
     return this.resolved.policy;
   }
 
+  /** `config.existingContext` as validated: whether a message that already carries a context keeps it (default). */
+  get keepsExistingContext(): boolean {
+    return this.resolved.keepExistingContext;
+  }
+
   /** Whether multi-message sends get a `create` span per message (`config.createSpans`, default true). */
   get createSpans(): boolean {
     return this.resolved.createSpans;

@@ -43,7 +43,7 @@ export function startMessageSpan(
   metricAttributes: Attributes,
 ): MessageSpan {
   const telemetry = tracing.telemetry;
-  if (telemetry.config.existingContext !== 'replace') {
+  if (telemetry.keepsExistingContext) {
     const kept = googclientContext(existing);
     if (kept !== undefined) return { span: undefined, creation: kept, fields: {} };
   }
@@ -60,7 +60,7 @@ export function startMessageSpan(
     const sent = telemetry.startSend({ destination: topic, attributes, metricAttributes, messages: [{ existing }] });
     span = sent.span;
     injection = sent.injections[0];
-    if (injection === undefined && existing !== undefined && telemetry.config.existingContext !== 'replace') creation = extractSpanContext(existing);
+    if (injection === undefined && existing !== undefined && telemetry.keepsExistingContext) creation = extractSpanContext(existing);
   }
   const fields = fitPubSubRules(tracing, span, existing, injection);
   const own = span.spanContext();

@@ -192,6 +192,19 @@ describe('publish', () => {
     expect(sent.googclient_traceparent).toBe(sent.traceparent);
   });
 
+  it('the configuration is read once, validated: changing the caller\'s object afterwards changes nothing', async () => {
+    const { topic, batches } = fakeTopic();
+    const config: { existingContext?: 'keep' | 'replace' } = { existingContext: 'replace' };
+    traceTopic(topic, config);
+    config.existingContext = 'keep';
+    const old = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+    await topic.publishMessage({ data: Buffer.from('a'), attributes: { googclient_traceparent: old } });
+    // Still 'replace', as validated: a create span of ours, its context in both keys.
+    const create = t.spansNamed('create orders')[0]!;
+    const sent = batches[0]!.messages[0]!.attributes!;
+    expect(sent.googclient_traceparent).toContain(create.spanContext().spanId);
+  });
+
   it('writeGoogclientTraceparent adds the googclient_ copy', async () => {
     const { topic, batches } = fakeTopic();
     traceTopic(topic, { writeGoogclientTraceparent: true });

@@ -35,7 +35,7 @@ interface Started {
 /** Starts send/schedule spans for `messages` (create spans per message when `batch`) and prepares the copies. */
 function startSend(tracing: ServiceBusTracing, entity: Entity, operation: SendOperation, messages: unknown[], batch: boolean): Started {
   const { telemetry, options } = tracing;
-  const replace = telemetry.config.existingContext === 'replace';
+  const replace = !telemetry.keepsExistingContext;
   const props = messages.map((m) => (isObject(m) ? propertiesOf(m as ServiceBusMessageLike) : undefined));
   // Each message's ids go on its own create span; a single message's on the send span (recorded only).
   const creates = batch && telemetry.createSpans;
@@ -166,7 +166,7 @@ function addTraced(tracing: ServiceBusTracing, entity: Entity, creations: Array<
   let copy: ServiceBusMessageLike = message;
   try {
     const props = propertiesOf(copy);
-    const replace = telemetry.config.existingContext === 'replace';
+    const replace = !telemetry.keepsExistingContext;
     // Core's keep rule looks for the propagator's keys; an Azure SDK's Diagnostic-Id alone is ours to see.
     creation = replace ? undefined : diagnosticIdContext(props);
     let injection: InjectResult | undefined;
