@@ -31,6 +31,7 @@ const PACKAGE_ATTRIBUTE_TYPES: Record<string, string> = {
   'brokertrace.kafka.transactional': 'boolean', // `= true`
   'brokertrace.kafka.transaction.outcome': 'enum', // Outcome
   'brokertrace.kafka.transaction.topics': 'string[]', // [...txn.topics].sort()
+  'brokertrace.kafka.commit.partitions': 'int', // partitions.length
   'brokertrace.gcp_pubsub.dead_letter.source_subscription': 'string',
   'brokertrace.gcp_pubsub.dead_letter.source_delivery_count': 'int', // Number.isInteger(count)
   'brokertrace.gcp_pubsub.ack_response': 'string', // typeof response === 'string'
