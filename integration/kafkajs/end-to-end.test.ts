@@ -184,6 +184,30 @@ describe.each(CLIENTS)('$name', (lib: ClientLibrary) => {
     for (const p of t.spansNamed(`process ${topic}`)) expect(p.parentSpanContext?.spanId).toBe('2222222222222222');
   });
 
+  it('sends a message that is a frozen class instance, its value behind a getter on a private field, with its key and value', async () => {
+    class Order {
+      readonly #total: number;
+      readonly key = 'order-9';
+      readonly partition = 0;
+      constructor(total: number) {
+        this.#total = total;
+      }
+      get value(): string {
+        return JSON.stringify({ total: this.#total });
+      }
+    }
+    const topic = uniqueName('e2e-class');
+    await createTopics(admin, [topic]);
+    const got = await consume(topic, 1);
+    const message = Object.freeze(new Order(42));
+    await producer.send({ topic, messages: [message] });
+    const [received] = await settle(got);
+    expect(received!.value!.toString()).toBe('{"total":42}');
+    expect(received!.key!.toString()).toBe('order-9');
+    expect(headerString(received!, 'traceparent')).toContain(t.spansNamed(`send ${topic}`)[0]!.spanContext().spanId);
+    expect(Object.hasOwn(message, 'headers')).toBe(false);
+  });
+
   it('links a message produced an hour ago, with reason stale', async () => {
     const topic = uniqueName('e2e-stale');
     await createTopics(admin, [topic]);

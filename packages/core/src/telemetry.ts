@@ -460,6 +460,9 @@ export class MessagingTelemetry {
             throw err;
           },
         );
+        // The caller awaits it and sees the rejection; one that drops it (as it could drop the thenable, which
+        // rejected nothing unless subscribed) gets no unhandled rejection from us.
+        settled.catch(() => undefined);
         return settled as T;
       }
       try {

@@ -376,10 +376,23 @@ describe('end and run', () => {
     const boom = new Error('constraint');
     await expect(tel.run(tel.startSend({ destination: 'b' }).span, () => query(boom))).rejects.toBe(boom);
     expect(runs).toBe(2);
+    // A caller that drops the result gets no unhandled rejection (the thenable alone would have given none).
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      tel.run(tel.startSend({ destination: 'c' }).span, () => query(boom));
+      await new Promise((r) => setTimeout(r, 10));
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
+    expect(unhandled).toEqual([]);
+    expect(runs).toBe(3);
     expect(t.openSpans()).toHaveLength(0);
     expect(t.spans().map((s) => [s.name, s.status.code])).toEqual([
       ['send a', SpanStatusCode.UNSET],
       ['send b', SpanStatusCode.ERROR],
+      ['send c', SpanStatusCode.ERROR],
     ]);
   });
 

@@ -2,13 +2,13 @@
 // to every message (and `traceBatchMessage` for a process span per message under it); delivery counts from
 // offsets this consumer has been handed before; settle spans for commits, explicit and automatic.
 import { ROOT_CONTEXT } from '@opentelemetry/api';
-import type { Attributes, Context, Span } from '@opentelemetry/api';
+import type { Attributes, Context } from '@opentelemetry/api';
 import {
   ATTR_MESSAGING_DESTINATION_PARTITION_ID,
   ATTR_MESSAGING_KAFKA_OFFSET,
   DeliveryCounter,
 } from '@brokertrace/core';
-import type { MessageFacts } from '@brokertrace/core';
+import type { MessageFacts, SettleStart } from '@brokertrace/core';
 import { ATTR_BROKERTRACE_KAFKA_COMMIT_PARTITIONS, clientAttributes, messageAttributes, offsetNumber } from './attributes.js';
 import { listen } from './client-info.js';
 import type { ClientInfo } from './client-info.js';
@@ -414,7 +414,12 @@ function commitAttributes(state: ConsumerState, commit: TopicCommit): Attributes
 }
 
 function startCommit(state: ConsumerState, commit: TopicCommit, automatic: boolean, startTime?: number): ReturnType<KafkaTracing['telemetry']['startSettle']> {
-  return state.tracing.telemetry.startSettle({
+  return state.tracing.telemetry.startSettle(commitStart(state, commit, automatic, startTime));
+}
+
+/** What the settle span of one topic's commit starts with (reads every field it needs: may throw on hostile ones). */
+function commitStart(state: ConsumerState, commit: TopicCommit, automatic: boolean, startTime?: number): SettleStart {
+  return {
     destination: commit.topic,
     operationName: 'commit',
     attributes: commitAttributes(state, commit),
@@ -422,7 +427,7 @@ function startCommit(state: ConsumerState, commit: TopicCommit, automatic: boole
     startTime,
     // A commit kafkajs makes on its own runs in its fetch loop, whose context is not the application's.
     parent: automatic ? ROOT_CONTEXT : undefined,
-  });
+  };
 }
 
 /** `consumer.commitOffsets`, traced: one `commit {topic}` settle span per topic of the call. */
@@ -434,7 +439,7 @@ export function traceCommitOffsets(
     const { tracing } = state;
     if (!tracing.isActive() || !Array.isArray(offsets)) return original.call(this, offsets);
     const { telemetry } = tracing;
-    const spans: Span[] = [];
+    const starts: SettleStart[] = [];
     try {
       const byTopic = new Map<string, TopicCommit>();
       for (const o of offsets as ReadonlyArray<CommitOffset>) {
@@ -446,13 +451,14 @@ export function traceCommitOffsets(
       }
       if (byTopic.size === 0) return original.call(this, offsets);
       state.info.refresh();
-      for (const commit of byTopic.values()) spans.push(startCommit(state, commit, false));
+      // Every span's attributes before any span starts: a field that throws when read leaves no span behind.
+      for (const commit of byTopic.values()) starts.push(commitStart(state, commit, false));
     } catch (err) {
       // Offsets whose fields cannot be read as we need (a throwing getter): the commit goes through untraced.
       log.error('commit left untraced', err);
-      for (const s of spans) telemetry.end(s);
       return original.call(this, offsets);
     }
+    const spans = starts.map((start) => telemetry.startSettle(start));
     const end = (err?: unknown) => {
       state.explicitCommits--;
       spans.forEach((s) => telemetry.end(s, err));

@@ -321,6 +321,8 @@ describe('commits', () => {
     ];
     await expect(fake.consumer.commitOffsets(offsets)).resolves.toBeUndefined();
     expect(fake.committed).toEqual([offsets]);
+    // Untraced means no span at all: none for the readable topic either (it would claim a commit it never saw end).
+    expect(t.spans().filter((s) => s.name.startsWith('commit '))).toHaveLength(0);
     expect(t.openSpans()).toHaveLength(0);
   });
 

@@ -24,7 +24,9 @@ function nonEmpty(value: unknown): string | undefined {
 function read(options: ClientOptions): Readonly<Attributes> {
   const universe = nonEmpty(options.universeDomain) ?? nonEmpty(options.universe_domain) ?? nonEmpty(process.env.GOOGLE_CLOUD_UNIVERSE_DOMAIN) ?? 'googleapis.com';
   const address = nonEmpty(options.servicePath) ?? nonEmpty(options.apiEndpoint) ?? `pubsub.${universe}`;
-  const port = typeof options.port === 'number' && Number.isInteger(options.port) && options.port > 0 ? options.port : DEFAULT_PORT;
+  // A port given as a string ('8085') is one the generated client uses too.
+  const given = typeof options.port === 'string' && /^\d+$/.test(options.port) ? Number(options.port) : options.port;
+  const port = typeof given === 'number' && Number.isInteger(given) && given > 0 ? given : DEFAULT_PORT;
   return Object.freeze({ [ATTR_SERVER_ADDRESS]: address, [ATTR_SERVER_PORT]: port });
 }
 

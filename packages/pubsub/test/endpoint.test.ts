@@ -28,6 +28,7 @@ describe('endpointAttributes', () => {
   it('another universe domain', () => {
     delete process.env.PUBSUB_EMULATOR_HOST;
     expect(endpointAttributes({ options: { universeDomain: 'example.com' } })).toEqual({ 'server.address': 'pubsub.example.com', 'server.port': 443 });
+    expect(endpointAttributes({ options: { servicePath: 'localhost', port: '8085' } })).toEqual({ 'server.address': 'localhost', 'server.port': 8085 });
   });
 
   it('one frozen object per client; nothing for what is not a client, or options that throw', () => {

@@ -25,11 +25,26 @@ export function queueNameOf(urlOrArn: string | undefined): string {
 }
 
 /**
- * The region an AWS queue URL names: `sqs.{region}.amazonaws.com` (also `.cn`, and VPC endpoints
- * `….sqs.{region}.vpce.amazonaws.com`) or the legacy `{region}.queue.amazonaws.com`. None for other hosts
- * (LocalStack, ElasticMQ, moto on localhost).
+ * The region an AWS queue URL names: `sqs.{region}.amazonaws.com` (also `.cn`, FIPS `sqs-fips.{region}…`, VPC
+ * endpoints `….sqs.{region}.vpce.amazonaws.com`), dual-stack `sqs.{region}.api.aws`, or the legacy
+ * `{region}.queue.amazonaws.com` and `queue.amazonaws.com` (us-east-1). None for other hosts (LocalStack,
+ * ElasticMQ, moto on localhost).
  */
-const REGION_RE = /(?:^|\.)sqs\.([a-z0-9-]+)\.(?:vpce\.)?amazonaws\.com(?:\.cn)?$|^([a-z0-9-]+)\.queue\.amazonaws\.com(?:\.cn)?$/;
+const REGION_PATTERNS: readonly RegExp[] = [
+  /(?:^|\.)sqs(?:-fips)?\.([a-z0-9-]+)\.(?:vpce\.)?amazonaws\.com(?:\.cn)?$/,
+  /(?:^|\.)sqs(?:-fips)?\.([a-z0-9-]+)\.api\.aws$/,
+  /^([a-z0-9-]+)\.queue\.amazonaws\.com(?:\.cn)?$/,
+];
+const LEGACY_GLOBAL_HOST = 'queue.amazonaws.com';
+
+function regionOfHost(host: string): string | undefined {
+  if (host === LEGACY_GLOBAL_HOST) return 'us-east-1';
+  for (const pattern of REGION_PATTERNS) {
+    const match = pattern.exec(host);
+    if (match !== null) return match[1];
+  }
+  return undefined;
+}
 
 interface Endpoint {
   /** `server.address` / `server.port`, frozen (metric attributes). */
@@ -61,10 +76,9 @@ export class Endpoints {
       const url = new URL(origin);
       const port = url.port !== '' ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
       const host = url.hostname.replace(/^\[|\]$/g, '');
-      const match = REGION_RE.exec(host.toLowerCase());
       endpoint = {
         attributes: Object.freeze({ [ATTR_SERVER_ADDRESS]: host, [ATTR_SERVER_PORT]: port }),
-        region: match === null ? undefined : (match[1] ?? match[2]),
+        region: regionOfHost(host.toLowerCase()),
       };
     } catch {
       return undefined;

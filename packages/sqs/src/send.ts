@@ -199,7 +199,7 @@ export function sendMessageBatch(tracing: SqsTracing, args: InitializeArgs, next
     return next(args);
   }
   const { result, entries, creates } = prepared;
-  const sent: InitializeArgs = { ...args, input: { ...input, Entries: entries } };
+  const sent: InitializeArgs = { ...args, input: copyWith(input, 'Entries', entries) };
   return callInSpan(
     tracing,
     result.span,

@@ -25,6 +25,9 @@ describe('endpoints', () => {
     expect(e.regionOf('https://sqs.cn-north-1.amazonaws.com.cn/1/q')).toBe('cn-north-1');
     expect(e.regionOf('https://us-east-2.queue.amazonaws.com/1/q')).toBe('us-east-2');
     expect(e.regionOf('https://vpce-0abc-xyz.sqs.ap-south-1.vpce.amazonaws.com/1/q')).toBe('ap-south-1');
+    expect(e.regionOf('https://sqs-fips.us-gov-west-1.amazonaws.com/1/q')).toBe('us-gov-west-1');
+    expect(e.regionOf('https://sqs.eu-central-1.api.aws/1/q')).toBe('eu-central-1');
+    expect(e.regionOf('https://queue.amazonaws.com/1/q')).toBe('us-east-1');
     // moto, LocalStack, ElasticMQ: no region in the host
     expect(e.regionOf('http://127.0.0.1:5000/123456789012/orders')).toBeUndefined();
     expect(e.attributesOf('http://127.0.0.1:5000/123456789012/orders')).toEqual({ 'server.address': '127.0.0.1', 'server.port': 5000 });
