@@ -131,7 +131,12 @@ export function traceCreateMessageBatch(tracing: ServiceBusTracing, entity: Enti
     const result = original.apply(this, args);
     if (tracing.sendDepth > 0 || !tracing.isActive() || tracing.telemetry.isIgnored(entity.destination) || !isThenable(result)) return result;
     return (result as Promise<unknown>).then((batch) => {
-      if (isBatch(batch)) traceBatch(tracing, entity, batch);
+      try {
+        if (isBatch(batch)) traceBatch(tracing, entity, batch);
+      } catch (err) {
+        // A batch whose fields cannot be read (a Proxy): the caller still gets it, untraced.
+        log.error('could not trace a message batch; its messages go untraced', err);
+      }
       return batch;
     });
   };

@@ -129,6 +129,29 @@ describe('send', () => {
   });
 });
 
+describe('createMessageBatch', () => {
+  it('a batch whose fields cannot be read is handed to the caller as it is, untraced', async () => {
+    const batch = new Proxy(
+      {},
+      {
+        get(_target, key) {
+          if (key === 'tryAddMessage') throw new Error('unreadable batch');
+          return undefined;
+        },
+      },
+    );
+    const sender = {
+      entityPath: 'orders',
+      sendMessages: jest.fn(),
+      createMessageBatch: () => Promise.resolve(batch),
+      scheduleMessages: jest.fn(),
+      cancelScheduledMessages: jest.fn(),
+    };
+    traceSender(sender);
+    await expect(sender.createMessageBatch()).resolves.toBe(batch);
+  });
+});
+
 describe('send: a class instance', () => {
   it('its body behind a getter on a private field: the client gets the same body, and our properties', async () => {
     class Invoice {
