@@ -30,7 +30,7 @@ export function copyWith<T extends object>(source: T, key?: string, value?: unkn
  * Sets `key` as an own, enumerable, writable field of `copy` (an object of ours, e.g. from {@link copyWith}).
  * defineProperty, not assignment: a field named `__proto__` stays a field.
  */
-export function setOwn(copy: object, key: string, value: unknown): void {
+export function setOwn(copy: object, key: PropertyKey, value: unknown): void {
   Object.defineProperty(copy, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
@@ -40,7 +40,7 @@ function materialize(source: object): Record<string, unknown> {
   const fields = source as Record<string, unknown>;
   for (const name in fields) setOwn(copy, name, fields[name]);
   for (const symbol of Object.getOwnPropertySymbols(source)) {
-    if (Object.prototype.propertyIsEnumerable.call(source, symbol)) (copy as Record<symbol, unknown>)[symbol] = (source as Record<symbol, unknown>)[symbol];
+    if (Object.prototype.propertyIsEnumerable.call(source, symbol)) setOwn(copy, symbol, (source as Record<symbol, unknown>)[symbol]);
   }
   for (let at = Object.getPrototypeOf(source) as object | null; at !== null && at !== Object.prototype; at = Object.getPrototypeOf(at) as object | null) {
     for (const name of Object.getOwnPropertyNames(at)) {

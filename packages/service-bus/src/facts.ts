@@ -103,13 +103,13 @@ export function messageFacts(message: ReceivedMessageLike, entity: Entity): Mess
 
 /**
  * Puts a received message's `messaging.servicebus.message.delivery_count` and `.enqueued_time` among the
- * attributes of its link (a receive span over several messages: the values differ from message to message).
+ * attributes of its link, for a receive span over several messages (the values differ from message to message).
+ * `facts` come from {@link messageFacts}, made for this receive.
  */
 export function addServiceBusLinkAttributes(facts: MessageFacts): void {
-  const own: Attributes = { ...facts.linkAttributes };
+  const own = (facts.linkAttributes ??= {});
   if (facts.deliveryCount !== undefined) own[ATTR_MESSAGING_SERVICEBUS_MESSAGE_DELIVERY_COUNT] = facts.deliveryCount;
   if (facts.enqueuedAtMs !== undefined) own[ATTR_MESSAGING_SERVICEBUS_MESSAGE_ENQUEUED_TIME] = Math.floor(facts.enqueuedAtMs / 1000);
-  facts.linkAttributes = own;
 }
 
 /**

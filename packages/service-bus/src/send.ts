@@ -70,7 +70,7 @@ function startSend(tracing: ServiceBusTracing, entity: Entity, operation: SendOp
     telemetry.endUnsent(result.span, err);
     throw err;
   }
-  if (!batch || !telemetry.createSpans) {
+  if (!creates) {
     const only = messages.length === 1 && isObject(copies[0]) ? (copies[0] as ServiceBusMessageLike) : undefined;
     if (only !== undefined) telemetry.runHook(options.producerHook, result.span, { destination: entity.destination, message: only });
   }
