@@ -5,7 +5,7 @@ import { ROOT_CONTEXT, TraceFlags, isSpanContextValid, propagation, trace } from
 import type { Attributes, Context, Link, SpanContext, TextMapGetter } from '@opentelemetry/api';
 import { filterBaggage } from './baggage.js';
 import { extractContext } from './extract.js';
-import { decideRelationship } from './policy.js';
+import { decideWithContext, messageAgeMs } from './policy.js';
 import type { ResolvedPolicy } from './policy.js';
 import {
   ATTR_BROKERTRACE_LINK_FOLLOW_SAMPLING,
@@ -13,7 +13,6 @@ import {
   ATTR_BROKERTRACE_MESSAGE_DELIVERY_COUNT,
   ATTR_MESSAGING_MESSAGE_ID,
 } from './semconv.js';
-import { messageAgeMs } from './policy.js';
 import type { ConsumedMessage } from './telemetry-types.js';
 import type { Decision, MessageFacts } from './types.js';
 
@@ -59,6 +58,13 @@ export interface ConsumerContext {
 const NOT_FOLLOWED: Attributes = Object.freeze({ [ATTR_BROKERTRACE_LINK_FOLLOW_SAMPLING]: false });
 
 const BATCH_DECISION: Decision = Object.freeze({ relationship: 'link', reason: 'batch', ageMs: undefined });
+const NO_CONTEXT_DECISION: Decision = Object.freeze({ relationship: 'child', reason: 'no-context', ageMs: undefined });
+
+/** A message without a usable creation context: the ambient's child (or a root), whatever its age. */
+function noContextDecision(facts: MessageFacts, now: number): Decision {
+  const ageMs = messageAgeMs(facts.enqueuedAtMs, now);
+  return ageMs === undefined ? NO_CONTEXT_DECISION : { relationship: 'child', reason: 'no-context', ageMs };
+}
 
 /** The creation context a message carries, as we may use it (valid; sampled flag cleared when not trusted). */
 export function creationContextOf(carrier: unknown, getter: TextMapGetter<unknown> | undefined, ignoreSampledFlag: boolean): SpanContext | undefined {
@@ -148,7 +154,10 @@ export function resolveMessageContext(
     carried = trace.getSpanContext(extracted);
     creation = trusted(carried, trust.ignoreIncomingSampledFlag);
   }
-  const decision = decideRelationship(facts, creation, trust.policy, now, facts.destination ?? destination, inBatch || facts.batch === true);
+  const decision =
+    creation === undefined
+      ? noContextDecision(facts, now)
+      : decideWithContext(facts, creation, trust.policy, now, facts.destination ?? destination, inBatch || facts.batch === true);
   let parent = ambient;
   let links: Link[] | undefined;
   if (creation !== undefined) {

@@ -173,9 +173,24 @@ export function decideRelationship(
   destination: string | undefined = facts.destination,
   batch: boolean | undefined = facts.batch,
 ): Decision {
+  if (creationContext === undefined || !isSpanContextValid(creationContext)) return decision('child', 'no-context', messageAgeMs(facts.enqueuedAtMs, now));
+  return decideWithContext(facts, creationContext, resolve(policy), now, destination, batch);
+}
+
+/**
+ * {@link decideRelationship} for a creation context the caller has already checked to be valid, under a resolved
+ * policy (consumer-context.ts: a message's context is validated once, not once per step).
+ */
+export function decideWithContext(
+  facts: MessageFacts,
+  creationContext: SpanContext,
+  policy: ResolvedPolicy,
+  now: number,
+  destination: string | undefined,
+  batch: boolean | undefined,
+): Decision {
   const ageMs = messageAgeMs(facts.enqueuedAtMs, now);
-  if (creationContext === undefined || !isSpanContextValid(creationContext)) return decision('child', 'no-context', ageMs);
-  const options = resolve(policy).forDestination(destination);
+  const options = policy.forDestination(destination);
   if (options.decide !== undefined) {
     let answer: Relationship | undefined;
     try {

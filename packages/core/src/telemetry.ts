@@ -74,6 +74,16 @@ interface SpanState {
   dropped?: string[];
 }
 
+/** What a process span of one destination, `metricAttributes` object and operation name starts from. */
+interface ProcessSite {
+  readonly name: string;
+  readonly template: string | undefined;
+  readonly metricAttributes: Attributes | undefined;
+  readonly operationName: string;
+  readonly starts: SpanStarts;
+  readonly scope: MetricScope;
+}
+
 /** Where a span we started keeps its {@link SpanState} (a symbol: invisible to exporters and user code). */
 const SPAN_STATE = Symbol('brokertrace.spanState');
 type TrackedSpan = Span & { [SPAN_STATE]?: SpanState };
@@ -144,9 +154,12 @@ export class MessagingTelemetry {
   private readonly metrics: MessagingMetrics;
   private readonly machinery: SendMachinery;
   private readonly states = new WeakMap<Span, SpanState>();
-  private readonly endedForeign = new WeakSet<Span>();
+  private statesInMap = false;
+  /** Spans ended without a state that still say they record (a tracer other than the SDK's): ended once. */
+  private endedUntracked: WeakSet<Span> | undefined;
   private readonly warnedDestinations = new Set<string>();
   private readonly spanStarts = new SpanStartCache();
+  private lastProcess: ProcessSite | undefined;
 
   constructor(private readonly options: MessagingTelemetryOptions) {
     this.system = options.system;
@@ -207,6 +220,7 @@ export class MessagingTelemetry {
     const destinationsChanged =
       resolved.maxMetricDestinations !== this.resolved.maxMetricDestinations || resolved.destinationTemplate !== this.resolved.destinationTemplate;
     this.resolved = resolved;
+    this.lastProcess = undefined;
     this.trust = trustOf(resolved);
     this.tracer = this.makeTracer(resolved.config.tracerProvider);
     this.metrics.setMeterProvider(resolved.config.meterProvider);
@@ -343,15 +357,13 @@ export class MessagingTelemetry {
     const resolved = resolveMessageContext(s, s.destination, ambient, s.inBatch === true, s.getter, Date.now(), this.trust);
     const decision = resolved.decision;
     const operationName = s.operationName ?? 'process';
-    const destination = this.metrics.destination(s.destination, s.destinationTemplate, s.anonymous, s.temporary);
-    const starts = this.starts(s, destination, operationName, 'process');
+    const { starts, scope } = this.processSite(s, operationName);
     let attributes: Attributes = starts.decided(decision);
     if (s.attributes !== undefined) {
       // Per-message start attributes: the shared set is copied, never written to.
       attributes = { ...attributes };
       copyAttributes(attributes, s.attributes);
     }
-    const scope = this.metrics.scope(destination, s.metricAttributes);
     const span = this.startSpan(
       starts.name,
       SpanKind.CONSUMER,
@@ -363,8 +375,9 @@ export class MessagingTelemetry {
       facts,
       decision.ageMs,
     );
-    this.track(span, Op.Process, operationName, 'process', scope, s.startTime, 1);
-    if (s.inBatch !== true && s.countedByReceive !== true && this.metrics.active) {
+    const metricsActive = this.metrics.active;
+    this.track(span, Op.Process, operationName, 'process', scope, s.startTime, 1, metricsActive);
+    if (s.inBatch !== true && s.countedByReceive !== true && metricsActive) {
       this.metrics.consumed(scope, operationName, 1, resolved.withContext === 1 ? 0 : 1);
       this.metrics.decisions(scope, decision.relationship, decision.reason, 1);
       if (decision.ageMs !== undefined) this.metrics.age(scope, decision.ageMs);
@@ -398,10 +411,11 @@ export class MessagingTelemetry {
     copyAttributes(attributes, s.attributes);
     const kind = process ? SpanKind.CONSUMER : SpanKind.CLIENT;
     const span = this.startSpan(starts.name, kind, attributes, resolved.links, ambient, s.startTime, s.recordedAttributes);
-    this.track(span, process ? Op.Process : Op.Receive, operationName, s.operationType, scope, s.startTime, n);
+    const metricsActive = this.metrics.active;
+    this.track(span, process ? Op.Process : Op.Receive, operationName, s.operationType, scope, s.startTime, n, metricsActive);
 
     const handlerContext = trace.setSpan(ambient, span);
-    if (!this.metrics.active) return { span, context: handlerContext };
+    if (!metricsActive) return { span, context: handlerContext };
     // Each delivery is counted once: messages a receive span already counted are left out here.
     const { messages: count, withContext } = resolved.uncounted ?? { messages: n, withContext: resolved.withContext };
     if (count > 0) this.metrics.consumed(scope, operationName, count, count - withContext);
@@ -491,6 +505,8 @@ export class MessagingTelemetry {
 
   private finish(span: Span, error: unknown, countSent: boolean): void {
     const state = this.stateOf(span);
+    // An SDK span says when it has ended (ReadableSpan.ended): ending it again would only make the SDK complain.
+    if (state === undefined && hasEnded(span)) return;
     if (state === undefined && !recording(span)) {
       // Nothing to record on it and no metrics (see track): ending it is all there is, and ending twice is harmless.
       try {
@@ -501,8 +517,8 @@ export class MessagingTelemetry {
       return;
     }
     if (state === undefined) {
-      if (this.endedForeign.has(span)) return;
-      this.endedForeign.add(span);
+      // An SDK span stops recording once ended (the branch above); a tracer's span that does not is remembered.
+      if (this.endedUntracked !== undefined && this.endedUntracked.has(span)) return;
     } else {
       if (state.ended) return;
       state.ended = true;
@@ -526,6 +542,7 @@ export class MessagingTelemetry {
     try {
       if (state?.startGiven === true) span.end(nowMs());
       else span.end();
+      if (state === undefined && recording(span)) (this.endedUntracked ??= new WeakSet()).add(span);
     } catch (err) {
       this.log.debug('ending a span failed', err);
     }
@@ -545,6 +562,37 @@ export class MessagingTelemetry {
       }
     }
     return errorType(error);
+  }
+
+  /**
+   * The start attributes and metric scope of a process span, remembered for the last destination, template,
+   * `metricAttributes` object and operation name: consecutive messages of a consumer mostly share all four, and
+   * then cost no lookup in the caches behind them. Anonymous and temporary destinations are not remembered.
+   */
+  private processSite(s: ProcessStart, operationName: string): ProcessSite {
+    const last = this.lastProcess;
+    if (
+      last !== undefined &&
+      last.name === s.destination &&
+      last.template === s.destinationTemplate &&
+      last.metricAttributes === s.metricAttributes &&
+      last.operationName === operationName &&
+      s.anonymous !== true &&
+      s.temporary !== true
+    ) {
+      return last;
+    }
+    const destination = this.metrics.destination(s.destination, s.destinationTemplate, s.anonymous, s.temporary);
+    const site: ProcessSite = {
+      name: s.destination,
+      template: s.destinationTemplate,
+      metricAttributes: s.metricAttributes,
+      operationName,
+      starts: this.starts(s, destination, operationName, 'process'),
+      scope: this.metrics.scope(destination, s.metricAttributes),
+    };
+    if (s.anonymous !== true && s.temporary !== true) this.lastProcess = site;
+    return site;
   }
 
   private makeTracer(provider: TracerProvider | undefined): Tracer {
@@ -630,7 +678,7 @@ export class MessagingTelemetry {
     if (batchCount !== undefined) attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT] = batchCount;
     copyAttributes(attributes, s.attributes);
     const span = this.startSpan(starts.name, kind, attributes, links, parent, s.startTime, s.recordedAttributes);
-    this.track(span, op, operationName, operationType, this.metrics.scope(destination, s.metricAttributes), s.startTime, messageCount);
+    this.track(span, op, operationName, operationType, this.metrics.scope(destination, s.metricAttributes), s.startTime, messageCount, this.metrics.active);
     return span;
   }
 
@@ -648,19 +696,26 @@ export class MessagingTelemetry {
     return result;
   }
 
-  private track(span: Span, op: Op, operationName: string, operationType: string | undefined, scope: MetricScope, startTime: number | undefined, messageCount: number): void {
+  private track(span: Span, op: Op, operationName: string, operationType: string | undefined, scope: MetricScope, startTime: number | undefined, messageCount: number, metricsActive: boolean): void {
     if (span === NON_RECORDING_SPAN) return;
-    // A consumer or settle span that does not record, with no metrics to record: nothing would read its state.
-    // (Send and create spans keep it: a context drop warns naming their destination.)
-    if (op !== Op.Send && op !== Op.Create && !this.metrics.active && !recording(span)) return;
+    // A consumer or settle span with no metrics to record and no start time of the package's clock: nothing would
+    // read its state, and finish() ends it once without (endedUntracked). Attaching a state to every span costs a
+    // sampled message about a twentieth of its tracing (measured). Send and create spans keep it: a context drop
+    // warns naming their destination.
+    if (op !== Op.Send && op !== Op.Create && !metricsActive && startTime === undefined) return;
     const state: SpanState = { op, operationName, operationType, scope, startMs: startTime ?? nowMs(), startGiven: startTime !== undefined, messageCount, ended: false };
     // On the span itself (a span we just started): a WeakMap entry per message costs the GC far more.
     if (Object.isExtensible(span)) (span as TrackedSpan)[SPAN_STATE] = state;
-    else this.states.set(span, state);
+    else {
+      this.states.set(span, state);
+      this.statesInMap = true;
+    }
   }
 
   private stateOf(span: Span): SpanState | undefined {
-    return (span as TrackedSpan)[SPAN_STATE] ?? this.states.get(span);
+    const state = (span as TrackedSpan)[SPAN_STATE];
+    // The map holds only the states of spans that cannot take a property: mostly it is empty and never read.
+    return state !== undefined || !this.statesInMap ? state : this.states.get(span);
   }
 
   /**
@@ -737,6 +792,15 @@ function recording(span: Span): boolean {
     return span.isRecording();
   } catch {
     return true;
+  }
+}
+
+/** `ended` of the SDK's spans (ReadableSpan); false for other spans, and for one whose getter throws. */
+function hasEnded(span: Span): boolean {
+  try {
+    return (span as { ended?: unknown }).ended === true;
+  } catch {
+    return false;
   }
 }
 

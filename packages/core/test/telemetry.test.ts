@@ -1,4 +1,4 @@
-import { DiagLogLevel, ROOT_CONTEXT, SpanKind, SpanStatusCode, context, propagation, trace, diag } from '@opentelemetry/api';
+import { DiagLogLevel, ROOT_CONTEXT, createNoopMeter, SpanKind, SpanStatusCode, context, propagation, trace, diag } from '@opentelemetry/api';
 import { setupTestTelemetry, startAttributesProvider } from '@brokertrace/testing';
 import {
   ATTR_BROKERTRACE_LINK_FOLLOW_SAMPLING,
@@ -31,6 +31,9 @@ function captureDiag(): { calls: Array<[string, unknown[]]>; restore: () => void
   );
   return { calls, restore: () => diag.disable() };
 }
+
+/** A meter provider that records nothing: spans are then ended without the state metrics need. */
+const NO_METRICS = { getMeter: () => createNoopMeter() };
 
 function telemetry(config = {}): MessagingTelemetry {
   return new MessagingTelemetry({ system: 'kafka', instrumentationName: 'test', instrumentationVersion: '1.0.0', config });
@@ -339,6 +342,47 @@ describe('end and run', () => {
     const [s] = t.spans();
     expect(s!.status).toEqual({ code: SpanStatusCode.ERROR, message: 'no broker' });
     expect(s!.attributes[ATTR_ERROR_TYPE]).toBe('BrokerDown');
+  });
+
+  test('a process span ended twice (no meter provider) is ended once: exported once, its first outcome kept, the SDK never told twice', () => {
+    const diagLog = captureDiag();
+    try {
+      const tel = telemetry({ meterProvider: NO_METRICS });
+      const span = tel.startProcess({ destination: 'orders', carrier: produce(tel).headers, facts: {} }).span;
+      tel.end(span, new TypeError('handler failed'));
+      tel.end(span);
+      tel.end(span, new Error('later'));
+      const processed = t.spansNamed('process orders');
+      expect(processed).toHaveLength(1);
+      expect(processed[0]!.attributes[ATTR_ERROR_TYPE]).toBe('TypeError');
+      expect(diagLog.calls.filter(([level]) => level === 'error' || level === 'warn')).toEqual([]);
+    } finally {
+      diagLog.restore();
+    }
+  });
+
+  test("a span of a tracer whose spans still say they record once ended is ended once", () => {
+    let ends = 0;
+    const recordingForever = {
+      spanContext: () => ({ traceId: '0af7651916cd43dd8448eb211c80319c', spanId: 'b7ad6b7169203331', traceFlags: 1 }),
+      isRecording: () => true,
+      setAttribute() { return this; },
+      setAttributes() { return this; },
+      addEvent() { return this; },
+      addLink() { return this; },
+      addLinks() { return this; },
+      setStatus() { return this; },
+      updateName() { return this; },
+      recordException() {},
+      end: () => void ends++,
+    };
+    const provider = { getTracer: () => ({ startSpan: () => recordingForever, startActiveSpan: () => undefined }) };
+    const tel = telemetry({ tracerProvider: provider, meterProvider: NO_METRICS });
+    const span = tel.startProcess({ destination: 'orders', carrier: undefined, facts: {} }).span;
+    expect(span).toBe(recordingForever);
+    tel.end(span);
+    tel.end(span);
+    expect(ends).toBe(1);
   });
 
   test('run: sync return, sync throw, resolve, reject — span ended on every path, errors unchanged', async () => {
