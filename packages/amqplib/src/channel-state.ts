@@ -21,8 +21,14 @@ export interface Unsettled {
 }
 
 export class ChannelState {
-  /** Tags only grow on a channel, so Map order is tag order. */
-  private readonly unsettled = new Map<number, Unsettled>();
+  /**
+   * The latest delivery, kept out of the Map: a handler that settles its message before the next arrives (the
+   * usual case) then costs no Map entry, whose insert and delete made V8 reallocate the table every few messages.
+   */
+  private newest: Unsettled | undefined;
+  private newestTag = 0;
+  /** The deliveries before it, by tag. Tags only grow on a channel, so Map order is tag order. */
+  private readonly older = new Map<number, Unsettled>();
   private readonly onClose: () => void;
   private attached = false;
 
@@ -45,7 +51,7 @@ export class ChannelState {
 
   /** Forgets everything and stops listening (untraceChannel). */
   detach(): void {
-    this.unsettled.clear();
+    this.forgetAll();
     if (!this.attached) return;
     this.attached = false;
     const off = (this.channel as { removeListener?: unknown }).removeListener;
@@ -57,63 +63,75 @@ export class ChannelState {
   }
 
   track(tag: number, entry: Unsettled): void {
-    if (this.unsettled.size >= MAX_UNSETTLED) {
-      const oldest = this.unsettled.keys().next();
-      if (oldest.done !== true) this.unsettled.delete(oldest.value);
+    if (this.newest !== undefined) {
+      if (this.older.size >= MAX_UNSETTLED - 1) {
+        const oldest = this.older.keys().next();
+        if (oldest.done !== true) this.older.delete(oldest.value);
+      }
+      this.older.set(this.newestTag, this.newest);
     }
-    this.unsettled.set(tag, entry);
+    this.newestTag = tag;
+    this.newest = entry;
   }
 
   entry(tag: number): Unsettled | undefined {
-    return this.unsettled.get(tag);
+    return this.newest !== undefined && tag === this.newestTag ? this.newest : this.older.get(tag);
   }
 
   get size(): number {
-    return this.unsettled.size;
+    return this.older.size + (this.newest !== undefined ? 1 : 0);
   }
 
   /** The deliveries a settle call covers: one tag, every tag up to it (`allUpTo`), or all (`ackAll`/`nackAll`). */
   covered(tag: number | undefined, multiple: boolean): Unsettled[] {
     if (!multiple) {
-      const one = tag === undefined ? undefined : this.unsettled.get(tag);
+      const one = tag === undefined ? undefined : this.entry(tag);
       return one === undefined ? [] : [one];
     }
     const all = tag === undefined || tag === 0;
     const out: Unsettled[] = [];
-    for (const [t, one] of this.unsettled) {
-      if (!all && t > tag) break;
+    for (const [t, one] of this.older) {
+      if (!all && t > tag) return out;
       out.push(one);
     }
+    if (this.newest !== undefined && (all || this.newestTag <= tag)) out.push(this.newest);
     return out;
   }
 
   /** Forgets what a successful settle call covered. */
   settled(tag: number | undefined, multiple: boolean): void {
     if (!multiple) {
-      if (tag !== undefined) this.unsettled.delete(tag);
+      if (tag === undefined) return;
+      if (this.newest !== undefined && tag === this.newestTag) this.newest = undefined;
+      else this.older.delete(tag);
       return;
     }
     if (tag === undefined || tag === 0) {
-      this.unsettled.clear();
+      this.forgetAll();
       return;
     }
-    for (const t of this.unsettled.keys()) {
-      if (t > tag) break;
-      this.unsettled.delete(t);
+    for (const t of this.older.keys()) {
+      if (t > tag) return;
+      this.older.delete(t);
     }
+    if (this.newest !== undefined && this.newestTag <= tag) this.newest = undefined;
+  }
+
+  private forgetAll(): void {
+    this.older.clear();
+    this.newest = undefined;
   }
 
   /** Closed (by us, the server, or with its connection): nothing left can be settled. */
   private closed(): void {
     try {
-      for (const entry of this.unsettled.values()) {
-        // A handler still running: its span says the message could not be settled any more.
-        if (entry.process !== undefined) entry.process.setAttribute(ATTR_BROKERTRACE_MESSAGE_SETTLEMENT, 'channel_closed');
-      }
+      // A handler still running: its span says the message could not be settled any more.
+      for (const entry of this.older.values()) if (entry.process !== undefined) entry.process.setAttribute(ATTR_BROKERTRACE_MESSAGE_SETTLEMENT, 'channel_closed');
+      if (this.newest?.process !== undefined) this.newest.process.setAttribute(ATTR_BROKERTRACE_MESSAGE_SETTLEMENT, 'channel_closed');
     } catch (error) {
       log.debug('could not mark running handlers on channel close', error);
     }
-    this.unsettled.clear();
+    this.forgetAll();
   }
 }
 

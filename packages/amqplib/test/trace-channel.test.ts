@@ -303,6 +303,29 @@ describe('consume', () => {
     expect(t.openSpans()).toHaveLength(0);
   });
 
+  it('settling out of order: each call covers exactly the deliveries still unsettled up to its tag', async () => {
+    const ch = traceChannel(new FakeChannel());
+    await ch.consume('work', () => undefined);
+    const m = [1, 2, 3].map(() => ch.deliver('work').msg);
+    ch.ack(m[2]); // the latest delivery first
+    ch.ack(m[0]);
+    ch.ack(m[1], true); // only 2 is left up to it
+    const [m4, m5] = [ch.deliver('work').msg, ch.deliver('work').msg];
+    ch.ack(m4, true); // 4, not the later 5
+    ch.ackAll(); // 5
+    ch.ack(m5); // settled already: covers nothing known, still one message
+    const settles = t.spans().filter((s) => s.attributes['messaging.operation.type'] === 'settle');
+    expect(settles.map((s) => [s.attributes['messaging.rabbitmq.message.delivery_tag'], s.attributes['messaging.batch.message_count']])).toEqual([
+      [3, undefined],
+      [1, undefined],
+      [2, 1],
+      [4, 1],
+      [undefined, 1],
+      [5, undefined],
+    ]);
+    expect(t.openSpans()).toHaveLength(0);
+  });
+
   it('a channel closing while a handler runs marks its process span channel_closed and forgets the unsettled', async () => {
     const ch = traceChannel(new FakeChannel());
     let release!: () => void;

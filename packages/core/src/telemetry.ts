@@ -74,12 +74,13 @@ interface SpanState {
   dropped?: string[];
 }
 
-/** What a process span of one destination, `metricAttributes` object and operation name starts from. */
-interface ProcessSite {
+/** What the spans of one operation, destination and `metricAttributes` object start from (see siteOf). */
+interface Site {
   readonly name: string;
   readonly template: string | undefined;
   readonly metricAttributes: Attributes | undefined;
   readonly operationName: string;
+  readonly operationType: string | undefined;
   readonly starts: SpanStarts;
   readonly scope: MetricScope;
 }
@@ -159,7 +160,8 @@ export class MessagingTelemetry {
   private endedUntracked: WeakSet<Span> | undefined;
   private readonly warnedDestinations = new Set<string>();
   private readonly spanStarts = new SpanStartCache();
-  private lastProcess: ProcessSite | undefined;
+  /** The last site of each kind of operation (by Op): a consumer alternates process and settle spans. */
+  private lastSites: Array<Site | undefined> = [];
 
   constructor(private readonly options: MessagingTelemetryOptions) {
     this.system = options.system;
@@ -220,7 +222,7 @@ export class MessagingTelemetry {
     const destinationsChanged =
       resolved.maxMetricDestinations !== this.resolved.maxMetricDestinations || resolved.destinationTemplate !== this.resolved.destinationTemplate;
     this.resolved = resolved;
-    this.lastProcess = undefined;
+    this.lastSites = [];
     this.trust = trustOf(resolved);
     this.tracer = this.makeTracer(resolved.config.tracerProvider);
     this.metrics.setMeterProvider(resolved.config.meterProvider);
@@ -357,7 +359,7 @@ export class MessagingTelemetry {
     const resolved = resolveMessageContext(s, s.destination, ambient, s.inBatch === true, s.getter, Date.now(), this.trust);
     const decision = resolved.decision;
     const operationName = s.operationName ?? 'process';
-    const { starts, scope } = this.processSite(s, operationName);
+    const { starts, scope } = this.siteOf(s, Op.Process, operationName, 'process');
     let attributes: Attributes = starts.decided(decision);
     if (s.attributes !== undefined) {
       // Per-message start attributes: the shared set is copied, never written to.
@@ -403,9 +405,7 @@ export class MessagingTelemetry {
     const resolved = resolveConsumerContext({ destination: s.destination, ambient, messages, getter: s.getter, now }, this.trust);
     const process = s.operationType === 'process';
     const operationName = s.operationName ?? s.operationType;
-    const destination = this.metrics.destination(s.destination, s.destinationTemplate, s.anonymous, s.temporary);
-    const scope = this.metrics.scope(destination, s.metricAttributes);
-    const starts = this.starts(s, destination, operationName, s.operationType);
+    const { starts, scope } = this.siteOf(s, process ? Op.Process : Op.Receive, operationName, s.operationType);
     const attributes = starts.copy();
     if (s.batch !== false) attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT] = n;
     copyAttributes(attributes, s.attributes);
@@ -565,33 +565,36 @@ export class MessagingTelemetry {
   }
 
   /**
-   * The start attributes and metric scope of a process span, remembered for the last destination, template,
-   * `metricAttributes` object and operation name: consecutive messages of a consumer mostly share all four, and
-   * then cost no lookup in the caches behind them. Anonymous and temporary destinations are not remembered.
+   * The start attributes and metric scope of a span, remembered per kind of operation for the last destination,
+   * template, `metricAttributes` object, operation name and type: consecutive messages of a client mostly share
+   * them all, and then cost no lookup in the caches behind them. Anonymous and temporary destinations (a fresh
+   * entry each, see {@link starts}) are not remembered.
    */
-  private processSite(s: ProcessStart, operationName: string): ProcessSite {
-    const last = this.lastProcess;
+  private siteOf(s: SpanStart, op: Op, operationName: string, operationType: string | undefined): Site {
+    const hidden = s.anonymous === true || s.temporary === true;
+    const last = this.lastSites[op];
     if (
       last !== undefined &&
+      !hidden &&
       last.name === s.destination &&
       last.template === s.destinationTemplate &&
       last.metricAttributes === s.metricAttributes &&
       last.operationName === operationName &&
-      s.anonymous !== true &&
-      s.temporary !== true
+      last.operationType === operationType
     ) {
       return last;
     }
     const destination = this.metrics.destination(s.destination, s.destinationTemplate, s.anonymous, s.temporary);
-    const site: ProcessSite = {
+    const site: Site = {
       name: s.destination,
       template: s.destinationTemplate,
       metricAttributes: s.metricAttributes,
       operationName,
-      starts: this.starts(s, destination, operationName, 'process'),
+      operationType,
+      starts: this.starts(s, destination, operationName, operationType),
       scope: this.metrics.scope(destination, s.metricAttributes),
     };
-    if (s.anonymous !== true && s.temporary !== true) this.lastProcess = site;
+    if (!hidden) this.lastSites[op] = site;
     return site;
   }
 
@@ -672,13 +675,12 @@ export class MessagingTelemetry {
   ): Span {
     // Suppressed tracing (an exporter's own traffic): no span, no attributes, no metrics.
     if (isSuppressed(parent)) return NON_RECORDING_SPAN;
-    const destination = this.metrics.destination(s.destination, s.destinationTemplate, s.anonymous, s.temporary);
-    const starts = this.starts(s, destination, operationName, operationType);
+    const { starts, scope } = this.siteOf(s, op, operationName, operationType);
     const attributes = starts.copy();
     if (batchCount !== undefined) attributes[ATTR_MESSAGING_BATCH_MESSAGE_COUNT] = batchCount;
     copyAttributes(attributes, s.attributes);
     const span = this.startSpan(starts.name, kind, attributes, links, parent, s.startTime, s.recordedAttributes);
-    this.track(span, op, operationName, operationType, this.metrics.scope(destination, s.metricAttributes), s.startTime, messageCount, this.metrics.active);
+    this.track(span, op, operationName, operationType, scope, s.startTime, messageCount, this.metrics.active);
     return span;
   }
 
