@@ -478,6 +478,34 @@ describe('configuration', () => {
     }
   });
 
+  test("each span starts from its own destination, metric attributes and the configuration in force, whatever came before it", () => {
+    const tel = telemetry();
+    const groupA = { 'messaging.consumer.group.name': 'a' };
+    const groupB = { 'messaging.consumer.group.name': 'b' };
+    const process = (destination: string, metricAttributes: Record<string, string>) =>
+      tel.end(tel.startProcess({ destination, metricAttributes, facts: {} }).span);
+    const ack = (destination: string) => tel.end(tel.startSettle({ destination, operationName: 'ack', parent: ROOT_CONTEXT }));
+    process('orders', groupA);
+    ack('orders');
+    process('payments', groupA);
+    process('orders', groupB);
+    ack('payments');
+    tel.end(tel.startProcess({ destination: 'orders', metricAttributes: groupB, facts: {}, temporary: true }).span);
+    tel.setConfig({ destinationTemplate: (name) => (name === 'orders' ? 'orders.{region}' : undefined) });
+    process('orders', groupB);
+    expect(
+      t.spans().map((s) => [s.name, s.attributes[ATTR_MESSAGING_DESTINATION_NAME], s.attributes['messaging.consumer.group.name'], s.attributes['messaging.destination.template'], s.attributes['messaging.destination.temporary']]),
+    ).toEqual([
+      ['process orders', 'orders', 'a', undefined, undefined],
+      ['ack orders', 'orders', undefined, undefined, undefined],
+      ['process payments', 'payments', 'a', undefined, undefined],
+      ['process orders', 'orders', 'b', undefined, undefined],
+      ['ack payments', 'payments', undefined, undefined, undefined],
+      ['process', 'orders', 'b', undefined, true],
+      ['process orders.{region}', 'orders', 'b', 'orders.{region}', undefined],
+    ]);
+  });
+
   test('setConfig validates and keeps the old config on error', () => {
     const tel = telemetry({ ignoreDestinations: ['a'] });
     expect(() => tel.setConfig({ policy: { maxChildDeliveries: -2 } })).toThrow('policy.maxChildDeliveries');
