@@ -5,7 +5,7 @@ import { ROOT_CONTEXT, TraceFlags, isSpanContextValid, propagation, trace } from
 import type { Attributes, Context, Link, SpanContext, TextMapGetter } from '@opentelemetry/api';
 import { filterBaggage } from './baggage.js';
 import { extractContext } from './extract.js';
-import { decideWithContext, messageAgeMs } from './policy.js';
+import { decideWithContext, messageAgeMs, noContextDecision } from './policy.js';
 import type { ResolvedPolicy } from './policy.js';
 import {
   ATTR_BROKERTRACE_LINK_FOLLOW_SAMPLING,
@@ -58,13 +58,6 @@ export interface ConsumerContext {
 const NOT_FOLLOWED: Attributes = Object.freeze({ [ATTR_BROKERTRACE_LINK_FOLLOW_SAMPLING]: false });
 
 const BATCH_DECISION: Decision = Object.freeze({ relationship: 'link', reason: 'batch', ageMs: undefined });
-const NO_CONTEXT_DECISION: Decision = Object.freeze({ relationship: 'child', reason: 'no-context', ageMs: undefined });
-
-/** A message without a usable creation context: the ambient's child (or a root), whatever its age. */
-function noContextDecision(facts: MessageFacts, now: number): Decision {
-  const ageMs = messageAgeMs(facts.enqueuedAtMs, now);
-  return ageMs === undefined ? NO_CONTEXT_DECISION : { relationship: 'child', reason: 'no-context', ageMs };
-}
 
 /** The creation context a message carries, as we may use it (valid; sampled flag cleared when not trusted). */
 export function creationContextOf(carrier: unknown, getter: TextMapGetter<unknown> | undefined, ignoreSampledFlag: boolean): SpanContext | undefined {

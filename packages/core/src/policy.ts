@@ -173,8 +173,13 @@ export function decideRelationship(
   destination: string | undefined = facts.destination,
   batch: boolean | undefined = facts.batch,
 ): Decision {
-  if (creationContext === undefined || !isSpanContextValid(creationContext)) return decision('child', 'no-context', messageAgeMs(facts.enqueuedAtMs, now));
+  if (creationContext === undefined || !isSpanContextValid(creationContext)) return noContextDecision(facts, now);
   return decideWithContext(facts, creationContext, resolve(policy), now, destination, batch);
+}
+
+/** Rule 1 of {@link decideRelationship}: no valid creation context, the ambient's child (or a root), whatever its age. */
+export function noContextDecision(facts: MessageFacts, now: number): Decision {
+  return decision('child', 'no-context', messageAgeMs(facts.enqueuedAtMs, now));
 }
 
 /**
