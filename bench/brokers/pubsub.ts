@@ -81,7 +81,7 @@ export const pubsub: Workload = {
   // Each publishMessage waits for the client's 10 ms batching delay (50-100 a second on produce-1 here), and the
   // emulator shares 2 busy cores: smaller runs than FULL_SIZES.
   fullSizes: {
-    'produce-1': { warmup: 50, measured: 300 },
+    'produce-1': { warmup: 1500, measured: 300 },
     'produce-100': { warmup: 500, measured: 4000 },
     consume: { warmup: 2000, measured: 4000 },
   },

@@ -151,7 +151,7 @@ export const servicebus: Workload = {
   paths: ['produce-1', 'produce-100', 'consume', 'consume-batch'],
   // The emulator (TypeScript on rhea, on the same cores) handles a few hundred to a few thousand messages a second.
   fullSizes: {
-    'produce-1': { warmup: 200, measured: 800 },
+    'produce-1': { warmup: 2000, measured: 800 },
     'produce-100': { warmup: 500, measured: 3000 },
     consume: { warmup: 1000, measured: 2000 },
     'consume-batch': { warmup: 1000, measured: 2000 },

@@ -119,8 +119,8 @@ export const sqs: Workload = {
   // moto is slow and slows down as a queue fills (here: 0.2-0.5 s per SendMessageBatch and about 1 s per
   // ReceiveMessage with 600 messages queued, on 2 shared cores): a full run of FULL_SIZES would take hours.
   fullSizes: {
-    'produce-1': { warmup: 30, measured: 200 },
-    'produce-10': { warmup: 50, measured: 300 },
+    'produce-1': { warmup: 500, measured: 200 },
+    'produce-10': { warmup: 1000, measured: 300 },
     consume: { warmup: 50, measured: 150 },
   },
 
